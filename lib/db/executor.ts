@@ -1,0 +1,33 @@
+/**
+ * The narrow interface through which every phase reaches the database. `DataApiExecutor` implements it over the
+ * RDS Data API (on AWS and, pointed at the emulator, locally); `FakeExecutor` serves unit tests.
+ *
+ * SQL uses Data API named parameters (`:name`). Cast a parameter where Postgres cannot infer its type
+ * (`:cursor::bigint`): Aurora binds strings as text, and so does the emulator.
+ */
+export type SqlValue = string | number | boolean | null;
+export type SqlParams = Readonly<Record<string, SqlValue>>;
+export type Row = Record<string, SqlValue>;
+
+export interface QueryResult<R extends Row = Row> {
+  readonly rows: R[];
+  /** Rows inserted, updated or deleted (Data API `numberOfRecordsUpdated`). */
+  readonly rowsAffected: number;
+}
+
+export interface Executor {
+  /** Runs one statement (autocommit, or inside the enclosing transaction). */
+  query<R extends Row = Row>(sql: string, params?: SqlParams): Promise<QueryResult<R>>;
+  /**
+   * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. With `lockTimeoutMs`, the
+   * transaction starts with `SET LOCAL lock_timeout`, and a lock timeout (SQLSTATE 55P03) is retried with jittered
+   * backoff up to `retries` times before a `LockTimeoutError` is thrown.
+   */
+  transaction<T>(fn: (tx: Executor) => Promise<T>, options?: TransactionOptions): Promise<T>;
+}
+
+export interface TransactionOptions {
+  readonly lockTimeoutMs?: number;
+  /** @default 5 */
+  readonly retries?: number;
+}

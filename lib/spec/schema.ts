@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import { isIsoDuration } from './duration';
+
+/** Defaults the spec fills in; each one documented once, here. */
+export const SPEC_DEFAULTS = {
+  /** @default 'public' */
+  schema: 'public',
+  /** Rows per backfill batch, as the runbook wrote it. @default 1000 */
+  batchSize: 1000,
+  /** Sleep between batches. The runbook slept 100 ms; 0 runs batches back to back. @default 0 */
+  pauseMs: 0,
+  /** Longest time one backfill invocation runs batches before it returns a cursor. @default 20 */
+  maxSecondsPerInvocation: 20,
+  /** Time between read-from-new and contract, re-verified after. @default 'P7D' */
+  soak: 'P7D',
+  /** How long a DDL statement may wait for its lock before giving up and retrying. @default 500 */
+  lockTimeoutMs: 500,
+  /** Rows per verification batch. @default 10000 */
+  verifyBatchSize: 10000,
+} as const;
+
+/**
+ * A Postgres identifier as a user may name it: 1–63 bytes, no NUL, no leading/trailing whitespace. It is always
+ * quoted when it enters SQL, so any other character is safe.
+ */
+const identifier = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine((s) => Buffer.byteLength(s, 'utf8') <= 63, 'is longer than Postgres allows (63 bytes)')
+  .refine((s) => !s.includes('\u0000'), 'must not contain a NUL character')
+  .refine((s) => s.trim() === s, 'must not start or end with whitespace');
+
+/** A type name as written in DDL: `integer`, `bigint`, `numeric(12,2)`, `character varying(255)`, `text[]`. */
+const typeName = z
+  .string()
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_]*( [A-Za-z_][A-Za-z0-9_]*)*(\(\s*\d+\s*(,\s*\d+\s*)?\))?(\[\])?$/,
+    'must be a Postgres type name such as integer, bigint, numeric(12,2) or text',
+  );
+
+/**
+ * One SQL expression over the row's columns. Preflight proves it parses as an expression over this table; here we
+ * refuse what can only be an attempt to run more than an expression.
+ */
+const sqlExpression = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(2000, 'is longer than 2000 characters')
+  .refine((s) => !s.includes(';'), 'must be one expression, without ";"')
+  .refine((s) => !/--|\/\*/.test(s), 'must not contain SQL comments');
+
+const migrationName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be 1–63 characters of lowercase letters, digits and "-", starting with a letter or digit');
+
+const isoDuration = z.string().refine(isIsoDuration, 'must be an ISO 8601 duration such as P7D, PT2S or PT1H30M');
+
+export const convertColumnSchema = z.strictObject({
+  type: z.literal('convert-column'),
+  /** The column being replaced. */
+  column: identifier,
+  /** The shadow column that expand adds and backfill fills. */
+  newColumn: identifier,
+  /** Postgres type of the new column. */
+  newType: typeName,
+  /** One SQL expression over the row's columns; feeds the sync trigger, the backfill and the verification. */
+  using: sqlExpression,
+  /** Optional index on the new column, created CONCURRENTLY during expand. */
+  index: z.strictObject({ name: identifier }).optional(),
+  /** Make the new column NOT NULL (without a long ACCESS EXCLUSIVE scan). */
+  notNull: z.boolean().default(false),
+  /** Name the new column takes at contract, after the old one is dropped. */
+  renameTo: identifier.optional(),
+});
+
+export const operationSchema = z.discriminatedUnion('type', [convertColumnSchema]);
+
+export const backfillSchema = z.strictObject({
+  batchSize: z.number().int().min(1).max(1_000_000).default(SPEC_DEFAULTS.batchSize),
+  pauseMs: z.number().int().min(0).max(600_000).default(SPEC_DEFAULTS.pauseMs),
+  maxSecondsPerInvocation: z.number().int().min(1).max(40).default(SPEC_DEFAULTS.maxSecondsPerInvocation),
+});
+
+export const specSchema = z.strictObject({
+  /** Unique name of this migration; keys its progress row and its execution. */
+  name: migrationName,
+  table: z.strictObject({
+    schema: identifier.default(SPEC_DEFAULTS.schema),
+    name: identifier,
+  }),
+  operation: operationSchema,
+  /** `trigger`: Stepwise keeps the new column in sync; `application`: a gate waits for the app's dual-write code. */
+  dualWrite: z.enum(['trigger', 'application']).default('trigger'),
+  backfill: backfillSchema.default({
+    batchSize: SPEC_DEFAULTS.batchSize,
+    pauseMs: SPEC_DEFAULTS.pauseMs,
+    maxSecondsPerInvocation: SPEC_DEFAULTS.maxSecondsPerInvocation,
+  }),
+  /** Wait between read-from-new and contract (ISO 8601). */
+  soak: isoDuration.default(SPEC_DEFAULTS.soak),
+  /** lock_timeout for statements that take ACCESS EXCLUSIVE. */
+  lockTimeoutMs: z.number().int().min(10).max(60_000).default(SPEC_DEFAULTS.lockTimeoutMs),
+});
+
+/** A spec as written (defaults optional). */
+export type SpecInput = z.input<typeof specSchema>;
+/** A validated spec with every default filled in. */
+export type Spec = z.output<typeof specSchema>;
+export type ConvertColumnSpec = z.output<typeof convertColumnSchema>;
+export type TableRef = Spec['table'];

@@ -1,0 +1,73 @@
+/**
+ * The JSON that flows through the state machine. The execution input is the spec as the user wrote it; the first
+ * state (`Init`, a Pass) wraps it as `{ spec }`, and each phase task writes its result to `$.<slot>`.
+ *
+ * Every Lambda task receives the same payload shape, `PhaseEvent`:
+ *   { "execution.$": "$$.Execution.Id", "state.$": "$", "slot": "<result key>" }
+ * and returns a small JSON result that the state machine stores at `$.<slot>` (`payloadResponseOnly`).
+ * A looping task (backfill, verify) reads its own previous result from `state[slot]` to continue from its cursor.
+ */
+export interface PhaseEvent {
+  readonly execution?: string;
+  readonly state: WorkflowState;
+  /** Where the task's result is stored in the state; a loop reads its previous result from here. */
+  readonly slot: string;
+}
+
+export interface WorkflowState {
+  readonly spec: unknown;
+  readonly preflight?: PreflightResult;
+  readonly backup?: BackupResult;
+  readonly expand?: PhaseSummary;
+  readonly backfill?: BackfillResult;
+  readonly verify?: VerifyResult;
+  readonly constrain?: PhaseSummary;
+  readonly verifyAfterSoak?: VerifyResult;
+  readonly contract?: PhaseSummary;
+  readonly rollback?: PhaseSummary;
+  /** Set by a Catch (`resultPath: '$.error'`): `{ Error, Cause }`. */
+  readonly error?: { readonly Error: string; readonly Cause?: string };
+  readonly [slot: string]: unknown;
+}
+
+export interface PreflightResult {
+  readonly primaryKey: string;
+  readonly primaryKeyType: string;
+  readonly estimatedRows: number;
+  readonly soakSeconds: number;
+  readonly warnings: readonly string[];
+}
+
+export interface BackupResult {
+  /** Where the backup is: a snapshot identifier on AWS, a table name locally. */
+  readonly location: string;
+  readonly rows: number;
+}
+
+export interface PhaseSummary {
+  readonly steps: readonly string[];
+  readonly seconds: number;
+}
+
+/** Result of one backfill invocation: a cursor to continue from and running totals. */
+export interface BackfillResult {
+  readonly done: boolean;
+  /** Last primary key processed, as text; null before the first batch. */
+  readonly cursor: string | null;
+  readonly rows: number;
+  readonly batches: number;
+  readonly seconds: number;
+  readonly estimatedRows: number;
+  /** Seconds the state machine waits before the next invocation. */
+  readonly waitSeconds: number;
+}
+
+export interface VerifyResult {
+  readonly done: boolean;
+  readonly cursor: string | null;
+  readonly rowsChecked: number;
+  readonly nulls: number;
+  readonly mismatches: number;
+  readonly sampleIds: readonly string[];
+  readonly seconds: number;
+}
