@@ -9,18 +9,27 @@ export type LockLevel =
   | 'SHARE ROW EXCLUSIVE'
   | 'ACCESS EXCLUSIVE';
 
-/** One SQL statement with its Data API named parameters. */
-export interface Statement {
+/** A query with its Data API named parameters. */
+export interface Query {
   readonly sql: string;
   readonly params?: SqlParams;
+}
+
+/**
+ * One SQL statement. `skipWhen` is a query returning one row with a boolean `skip`: when true the statement's effect
+ * is already there, which makes statements Postgres cannot write with `IF [NOT] EXISTS` (RENAME, ADD CONSTRAINT)
+ * idempotent. It runs in the same transaction as the statement.
+ */
+export interface Statement extends Query {
+  readonly skipWhen?: Query;
 }
 
 /**
  * One step of a phase: a stable `id` (for logs and resume), the statements, and how they run.
  * - `transactional`: all statements in one transaction with `SET LOCAL lock_timeout` (retried on lock timeout).
  * - otherwise each statement runs alone in autocommit (required by `CREATE INDEX CONCURRENTLY`).
- * `skipWhen` is a query returning one row with a boolean `skip` column: when true the step has already happened,
- * which makes steps that Postgres cannot write with `IF [NOT] EXISTS` (RENAME, ADD CONSTRAINT) idempotent.
+ * `check` runs after the statements and must return one row with a boolean `ok`; false fails the step with
+ * `checkFailed` as the message (e.g. an index that CREATE INDEX CONCURRENTLY left invalid).
  */
 export interface Step {
   readonly id: string;
@@ -29,7 +38,7 @@ export interface Step {
   readonly lock: LockLevel;
   readonly transactional: boolean;
   readonly statements: readonly Statement[];
-  readonly skipWhen?: Statement;
+  readonly check?: Query & { readonly failure: string; readonly hint: string };
 }
 
 /** The ordered steps of one phase. */

@@ -1,0 +1,5 @@
+import { Phase } from '../lib/constants';
+import { makePhaseHandler } from '../lib/phases/phase-handler';
+
+/** Lambda task of the preflight phase; all logic lives in lib/phases. */
+export const handler = makePhaseHandler(Phase.Preflight);

@@ -1,0 +1,4 @@
+export * from './constants';
+export * from './keyset';
+export * from './batch-sql';
+export * from './scan-sql';

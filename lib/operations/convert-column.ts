@@ -1,0 +1,318 @@
+import { quoteIdent, quoteTable } from '../sql/quote';
+import type { ConvertColumnSpec } from '../spec';
+import { objectNames } from './names';
+import type { DataCheck, Operation, OperationContext, Plan, ValidationIssue } from './operation';
+import type { Statement, Step } from './plan';
+
+type Ctx = OperationContext<ConvertColumnSpec>;
+
+/** The dollar-quote tag of the sync function body; `using` may not contain it. */
+const BODY_TAG = '$stepwise_body$';
+
+/** Value ranges of the integer types, for the overflow check that runs before any change. */
+const INTEGER_RANGES: Readonly<Record<string, readonly [string, string]>> = {
+  smallint: ['-32768', '32767'],
+  int2: ['-32768', '32767'],
+  integer: ['-2147483648', '2147483647'],
+  int: ['-2147483648', '2147483647'],
+  int4: ['-2147483648', '2147483647'],
+  bigint: ['-9223372036854775808', '9223372036854775807'],
+  int8: ['-9223372036854775808', '9223372036854775807'],
+};
+
+/**
+ * convert-column: replace a column by a new one of another type, expand/contract style (the runbook's
+ * `"Product".price numeric → price_cents integer`).
+ *
+ * expand adds the new column (nullable, so no rewrite) and a trigger that keeps it equal to `using` on every write;
+ * backfill fills old rows in keyset batches; verify proves every row equals `using`; constrain makes it NOT NULL
+ * without a long ACCESS EXCLUSIVE scan; contract drops the trigger and the old column and renames the new one.
+ */
+export const convertColumn = {
+  validate(ctx: Ctx): ValidationIssue[] {
+    const { op, table } = ctx;
+    const issues: ValidationIssue[] = [];
+    const has = (name: string) => table.columns.some((c) => c.name === name);
+    if (!has(op.column)) {
+      issues.push({
+        code: 'SW_COLUMN_NOT_FOUND',
+        message: `column "${op.column}" does not exist in ${table.schema}.${table.name} (columns: ${table.columns.map((c) => c.name).join(', ')})`,
+        hint: 'Set operation.column to an existing column; names are case-sensitive.',
+      });
+    }
+    if (has(op.newColumn)) {
+      issues.push({
+        code: 'SW_NEW_COLUMN_EXISTS',
+        message: `column "${op.newColumn}" already exists in ${table.schema}.${table.name}`,
+        hint: 'Choose another operation.newColumn, or drop the leftover column if an earlier attempt created it.',
+      });
+    }
+    if (op.newColumn === op.column) {
+      issues.push({
+        code: 'SW_NEW_COLUMN_EXISTS',
+        message: 'operation.newColumn must differ from operation.column',
+        hint: 'Give the shadow column its own name; use renameTo to give it the old name at contract.',
+      });
+    }
+    if (op.renameTo !== undefined && op.renameTo !== op.column && op.renameTo !== op.newColumn && has(op.renameTo)) {
+      issues.push({
+        code: 'SW_RENAME_TARGET_EXISTS',
+        message: `operation.renameTo "${op.renameTo}" is already a column of ${table.schema}.${table.name}`,
+        hint: 'Choose a name that is free, or the old column\'s name (it is dropped first).',
+      });
+    }
+    if (op.column === table.primaryKey.column) {
+      issues.push({
+        code: 'SW_PRIMARY_KEY_COLUMN',
+        message: `"${op.column}" is the primary key; convert-column cannot replace the key it batches on`,
+        hint: 'Convert a non-key column.',
+      });
+    }
+    if (op.using.includes(BODY_TAG)) {
+      issues.push({ code: 'SW_USING_INVALID', message: `operation.using contains ${BODY_TAG}`, hint: 'Remove it.' });
+    }
+    return issues;
+  },
+
+  dataChecks({ op }: Ctx): DataCheck[] {
+    const checks: DataCheck[] = [];
+    const expr = `(${op.using})`;
+    if (op.notNull) {
+      checks.push({
+        code: 'SW_NULLS_UNDER_NOT_NULL',
+        predicate: `${expr} IS NULL`,
+        message: `rows where ${op.using} is NULL cannot satisfy notNull`,
+        hint: `Fix those rows first (e.g. UPDATE … SET ${op.column} = … WHERE ${op.column} IS NULL), or set operation.notNull to false.`,
+      });
+    }
+    const range = INTEGER_RANGES[op.newType.toLowerCase()];
+    if (range) {
+      checks.push({
+        code: 'SW_VALUE_OVERFLOW',
+        predicate: `${expr}::numeric NOT BETWEEN ${range[0]} AND ${range[1]}`,
+        message: `rows where ${op.using} does not fit ${op.newType} (${range[0]} … ${range[1]})`,
+        hint: 'Use a wider newType (e.g. bigint), or fix those rows before migrating.',
+      });
+    }
+    return checks;
+  },
+
+  expand(ctx: Ctx): Plan {
+    const { op } = ctx;
+    const t = quoteTable(ctx.table);
+    const steps: Step[] = [
+      {
+        id: 'expand.add-column',
+        description: 'Adds the new column, nullable and without default: a catalog-only change, no table rewrite.',
+        lock: 'ACCESS EXCLUSIVE',
+        transactional: true,
+        statements: [{ sql: `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS ${quoteIdent(op.newColumn)} ${op.newType}` }],
+      },
+      ...convertColumn.dualWrite(ctx),
+    ];
+    if (op.index) steps.push(indexStep(ctx, op.index.name));
+    return steps;
+  },
+
+  dualWrite(ctx: Ctx): Plan {
+    if (ctx.spec.dualWrite !== 'trigger') return [];
+    const { op } = ctx;
+    const names = objectNames(ctx.spec.name);
+    const t = quoteTable(ctx.table);
+    const fn = `${quoteIdent(ctx.table.schema)}.${quoteIdent(names.syncFunction)}`;
+    // The expression is evaluated over `(SELECT NEW.*) AS <table>`, so it reads the row's columns by the same names
+    // as in the backfill and verification: the three can never disagree.
+    const body = [
+      'BEGIN',
+      `  NEW.${quoteIdent(op.newColumn)} := (SELECT (${op.using})::${op.newType} FROM (SELECT NEW.*) AS ${quoteIdent(ctx.table.name)});`,
+      '  RETURN NEW;',
+      'END',
+    ].join('\n');
+    return [
+      {
+        id: 'dual-write.sync-trigger',
+        description: 'Keeps the new column equal to `using` on every INSERT and UPDATE, so rows written during the run are right.',
+        lock: 'SHARE ROW EXCLUSIVE',
+        transactional: true,
+        statements: [
+          { sql: `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS ${BODY_TAG}\n${body}\n${BODY_TAG}` },
+          { sql: `DROP TRIGGER IF EXISTS ${quoteIdent(names.syncTrigger)} ON ${t}` },
+          {
+            sql: `CREATE TRIGGER ${quoteIdent(names.syncTrigger)} BEFORE INSERT OR UPDATE ON ${t} FOR EACH ROW EXECUTE FUNCTION ${fn}()`,
+          },
+        ],
+      },
+    ];
+  },
+
+  backfill({ op }: Ctx) {
+    const value = `(${op.using})::${op.newType}`;
+    return {
+      assignment: `${quoteIdent(op.newColumn)} = ${value}`,
+      pending: `${quoteIdent(op.newColumn)} IS DISTINCT FROM ${value}`,
+    };
+  },
+
+  verify({ op }: Ctx) {
+    return {
+      isNull: `${quoteIdent(op.newColumn)} IS NULL`,
+      mismatch: `${quoteIdent(op.newColumn)} IS DISTINCT FROM (${op.using})::${op.newType}`,
+    };
+  },
+
+  constrain(ctx: Ctx): Plan {
+    const { op } = ctx;
+    if (!op.notNull) return [];
+    const t = quoteTable(ctx.table);
+    const col = quoteIdent(op.newColumn);
+    const check = quoteIdent(objectNames(ctx.spec.name).notNullCheck);
+    const alreadyNotNull = columnIsNotNull(ctx, op.newColumn);
+    return [
+      {
+        id: 'constrain.add-check',
+        description: 'CHECK … NOT VALID only records the rule for new writes: a brief ACCESS EXCLUSIVE, no scan.',
+        lock: 'ACCESS EXCLUSIVE',
+        transactional: true,
+        statements: [
+          {
+            sql: `ALTER TABLE ${t} ADD CONSTRAINT ${check} CHECK (${col} IS NOT NULL) NOT VALID`,
+            skipWhen: {
+              sql: `SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = (:table)::regclass AND conname = :check) OR (${alreadyNotNull.sql}) AS skip`,
+              params: { ...alreadyNotNull.params, check: objectNames(ctx.spec.name).notNullCheck },
+            },
+          },
+        ],
+      },
+      {
+        id: 'constrain.validate-check',
+        description: 'VALIDATE scans the table under SHARE UPDATE EXCLUSIVE: reads and writes go on.',
+        lock: 'SHARE UPDATE EXCLUSIVE',
+        transactional: false,
+        statements: [
+          {
+            sql: `ALTER TABLE ${t} VALIDATE CONSTRAINT ${check}`,
+            skipWhen: {
+              sql: `SELECT NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = (:table)::regclass AND conname = :check AND NOT convalidated) AS skip`,
+              params: { table: t, check: objectNames(ctx.spec.name).notNullCheck },
+            },
+          },
+        ],
+      },
+      {
+        id: 'constrain.set-not-null',
+        description: 'SET NOT NULL uses the validated CHECK as proof and skips the scan (PG 12+): a brief ACCESS EXCLUSIVE.',
+        lock: 'ACCESS EXCLUSIVE',
+        transactional: true,
+        statements: [
+          { sql: `ALTER TABLE ${t} ALTER COLUMN ${col} SET NOT NULL` },
+          { sql: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${check}` },
+        ],
+      },
+    ];
+  },
+
+  contract(ctx: Ctx): Plan {
+    const { op } = ctx;
+    const names = objectNames(ctx.spec.name);
+    const t = quoteTable(ctx.table);
+    const statements: Statement[] = [
+      { sql: `DROP TRIGGER IF EXISTS ${quoteIdent(names.syncTrigger)} ON ${t}` },
+      { sql: `DROP FUNCTION IF EXISTS ${quoteIdent(ctx.table.schema)}.${quoteIdent(names.syncFunction)}()` },
+      { sql: `ALTER TABLE ${t} DROP COLUMN IF EXISTS ${quoteIdent(op.column)}` },
+    ];
+    if (op.renameTo !== undefined && op.renameTo !== op.newColumn) {
+      const exists = columnExists(ctx, op.newColumn);
+      statements.push({
+        sql: `ALTER TABLE ${t} RENAME COLUMN ${quoteIdent(op.newColumn)} TO ${quoteIdent(op.renameTo)}`,
+        skipWhen: { sql: `SELECT NOT (${exists.sql}) AS skip`, params: exists.params },
+      });
+    }
+    return [
+      {
+        id: 'contract.drop-old-column',
+        description:
+          'Drops the trigger and the old column and renames the new one in one short transaction (catalog only). ' +
+          'After this commit, automatic rollback is no longer possible: the old column is gone.',
+        lock: 'ACCESS EXCLUSIVE',
+        transactional: true,
+        statements,
+      },
+    ];
+  },
+
+  rollback(ctx: Ctx): Plan {
+    const { op } = ctx;
+    const names = objectNames(ctx.spec.name);
+    const t = quoteTable(ctx.table);
+    const steps: Step[] = [
+      {
+        id: 'rollback.drop-sync',
+        description: 'Removes the sync trigger, its function and the NOT NULL check; the old column is untouched.',
+        lock: 'ACCESS EXCLUSIVE',
+        transactional: true,
+        statements: [
+          { sql: `DROP TRIGGER IF EXISTS ${quoteIdent(names.syncTrigger)} ON ${t}` },
+          { sql: `DROP FUNCTION IF EXISTS ${quoteIdent(ctx.table.schema)}.${quoteIdent(names.syncFunction)}()` },
+          { sql: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${quoteIdent(names.notNullCheck)}` },
+        ],
+      },
+    ];
+    if (op.index) {
+      steps.push({
+        id: 'rollback.drop-index',
+        description: 'DROP INDEX CONCURRENTLY: no lock that blocks reads or writes.',
+        lock: 'SHARE UPDATE EXCLUSIVE',
+        transactional: false,
+        statements: [{ sql: `DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(ctx.table.schema)}.${quoteIdent(op.index.name)}` }],
+      });
+    }
+    steps.push({
+      id: 'rollback.drop-column',
+      description: 'Drops the new column (catalog only; the space is reclaimed by later VACUUM).',
+      lock: 'ACCESS EXCLUSIVE',
+      transactional: true,
+      statements: [{ sql: `ALTER TABLE ${t} DROP COLUMN IF EXISTS ${quoteIdent(op.newColumn)}` }],
+    });
+    return steps;
+  },
+} satisfies Operation<ConvertColumnSpec>;
+
+// ── helpers ────────────────────────────────────────────────────────────────────────────────────────────────────────
+
+function indexStep(ctx: Ctx, indexName: string): Step {
+  const t = quoteTable(ctx.table);
+  const idx = `${quoteIdent(ctx.table.schema)}.${quoteIdent(indexName)}`;
+  const params = { schema: ctx.table.schema, index: indexName };
+  const valid = `SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :schema AND c.relname = :index AND i.indisvalid)`;
+  return {
+    id: 'expand.index',
+    description:
+      'CREATE INDEX CONCURRENTLY builds without blocking writes; an invalid index left by an interrupted build is dropped and rebuilt.',
+    lock: 'SHARE UPDATE EXCLUSIVE',
+    transactional: false,
+    statements: [
+      { sql: `DROP INDEX CONCURRENTLY IF EXISTS ${idx}`, skipWhen: { sql: `${valid} OR NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :schema AND c.relname = :index) AS skip`, params } },
+      { sql: `CREATE INDEX CONCURRENTLY IF NOT EXISTS ${quoteIdent(indexName)} ON ${t} (${quoteIdent(ctx.op.newColumn)})` },
+    ],
+    check: {
+      sql: `${valid} AS ok`,
+      params,
+      failure: `index "${indexName}" is invalid after CREATE INDEX CONCURRENTLY`,
+      hint: 'The build was interrupted (deadlock, cancel or a unique violation); the phase retries, dropping the invalid index first.',
+    },
+  };
+}
+
+function columnExists(ctx: Ctx, column: string) {
+  return {
+    sql: `EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = (:table)::regclass AND attname = :column AND NOT attisdropped)`,
+    params: { table: quoteTable(ctx.table), column },
+  };
+}
+
+function columnIsNotNull(ctx: Ctx, column: string) {
+  return {
+    sql: `EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = (:table)::regclass AND attname = :nncolumn AND attnotnull AND NOT attisdropped)`,
+    params: { table: quoteTable(ctx.table), nncolumn: column },
+  };
+}

@@ -1,0 +1,65 @@
+import { Phase } from '../constants';
+import { StepwiseError } from '../errors';
+import { objectNames, STATE_SCHEMA } from '../operations/names';
+import { quoteIdent } from '../sql/quote';
+import { markPhase, MigrationStatus, readMigration } from '../state/migration-state';
+import type { PhaseEvent, PhaseSummary } from '../workflow/state';
+import { executePlan } from './execute-plan';
+import { loadPhaseContext, type PhaseDeps } from './phase-context';
+
+/** Expand: the new column, the sync trigger (dualWrite: trigger) and the index, each step idempotent. */
+export async function expandPhase(event: PhaseEvent, deps: PhaseDeps): Promise<PhaseSummary> {
+  return runDdlPhase(event, deps, Phase.Expand, ({ operation, ctx }) => operation.expand(ctx));
+}
+
+/** Constrain: NOT NULL through CHECK NOT VALID → VALIDATE → SET NOT NULL → DROP CHECK. */
+export async function constrainPhase(event: PhaseEvent, deps: PhaseDeps): Promise<PhaseSummary> {
+  return runDdlPhase(event, deps, Phase.Constrain, ({ operation, ctx }) => operation.constrain(ctx));
+}
+
+/** Contract: drop the trigger and the old column, rename the new one; the migration is then done. */
+export async function contractPhase(event: PhaseEvent, deps: PhaseDeps): Promise<PhaseSummary> {
+  return runDdlPhase(event, deps, Phase.Contract, ({ operation, ctx }) => operation.contract(ctx), MigrationStatus.Succeeded);
+}
+
+/**
+ * Rollback (before contract): removes exactly what expand added; the old column and its data are never touched.
+ * After contract the old column is gone, so rollback refuses and points at the backup.
+ */
+export async function rollbackPhase(event: PhaseEvent, deps: PhaseDeps): Promise<PhaseSummary> {
+  const started = (deps.now ?? Date.now)();
+  const context = await loadPhaseContext(event, deps.db);
+  const { spec, table, operation, ctx } = context;
+  const own = await readMigration(deps.db, spec.name);
+  if (!own) return { steps: [], seconds: 0 }; // never claimed: nothing was changed
+  if (!table.columns.some((c) => c.name === spec.operation.column)) {
+    throw new StepwiseError(
+      'SW_ROLLBACK_AFTER_CONTRACT',
+      `column "${spec.operation.column}" no longer exists: contract has run, so an automatic rollback would lose data`,
+      `Restore the old values from ${STATE_SCHEMA}.${objectNames(spec.name).backupTable} (primary key + old column) or from your snapshot.`,
+      { migration: spec.name },
+    );
+  }
+  const steps = await executePlan(deps.db, operation.rollback(ctx), spec.lockTimeoutMs);
+  const backup = `${quoteIdent(STATE_SCHEMA)}.${quoteIdent(objectNames(spec.name).backupTable)}`;
+  await deps.db.query(`DROP TABLE IF EXISTS ${backup}`);
+  await markPhase(deps.db, spec.name, Phase.Rollback, MigrationStatus.RolledBack);
+  return { steps, seconds: ((deps.now ?? Date.now)() - started) / 1000 };
+}
+
+type Context = Awaited<ReturnType<typeof loadPhaseContext>>;
+
+async function runDdlPhase(
+  event: PhaseEvent,
+  deps: PhaseDeps,
+  phase: Phase,
+  plan: (c: Context) => ReturnType<Context['operation']['expand']>,
+  status?: MigrationStatus,
+): Promise<PhaseSummary> {
+  const now = deps.now ?? Date.now;
+  const started = now();
+  const context = await loadPhaseContext(event, deps.db);
+  const steps = await executePlan(deps.db, plan(context), context.spec.lockTimeoutMs);
+  await markPhase(deps.db, context.spec.name, phase, status);
+  return { steps, seconds: (now() - started) / 1000 };
+}

@@ -1,0 +1,43 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { z } from 'zod';
+import type { Phase } from '../constants';
+import { executorFromEnv } from '../db/create-executor';
+import { asStepwiseError } from '../errors';
+import type { PhaseEvent } from '../workflow/state';
+import { runPhase } from './run-phase';
+
+const logger = new Logger({ serviceName: 'stepwise' });
+const metrics = new Metrics({ namespace: 'Stepwise', serviceName: 'stepwise' });
+
+const eventSchema = z.object({
+  execution: z.string().optional(),
+  state: z.object({ spec: z.unknown() }).passthrough(),
+  slot: z.string().min(1),
+});
+
+/**
+ * Builds the Lambda handler of one phase: parse the event, run the phase against the Data API, return its small JSON
+ * result. Errors are rethrown as `StepwiseError`s whose `name` Step Functions matches in Retry/Catch, with the code
+ * and the fix in the message (which becomes the execution's Cause).
+ */
+export function makePhaseHandler(phase: Phase) {
+  return async (event: unknown): Promise<unknown> => {
+    const parsed = eventSchema.parse(event) as PhaseEvent;
+    logger.appendKeys({ phase, execution: parsed.execution });
+    const started = Date.now();
+    try {
+      const result = await runPhase(phase, parsed, { db: executorFromEnv(), log: (message, data) => logger.info(message, data ?? {}) });
+      metrics.addMetric(`${phase}Seconds`, MetricUnit.Seconds, (Date.now() - started) / 1000);
+      logger.info('phase finished', { result: result as Record<string, unknown> });
+      return result;
+    } catch (err) {
+      const error = asStepwiseError(err);
+      logger.error('phase failed', { code: error.code, error: error.message, hint: error.hint, details: error.details });
+      error.message = error.describe();
+      throw error;
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}

@@ -1,0 +1,130 @@
+import { backfillBatchSql, scanBatchSql } from '../../lib/backfill';
+import { convertColumn, type TableFacts } from '../../lib/operations';
+import { parseSpec } from '../../lib/spec';
+import runbook from '../../examples/product-price-cents.json';
+
+const table: TableFacts = {
+  schema: 'public',
+  name: 'Product',
+  primaryKey: { column: 'id', type: 'integer' },
+  columns: [
+    { name: 'id', type: 'integer', nullable: false },
+    { name: 'name', type: 'text', nullable: false },
+    { name: 'price', type: 'numeric(10,2)', nullable: true },
+  ],
+  estimatedRows: 1000,
+};
+const spec = parseSpec(runbook);
+const op = spec.operation;
+const ctx = { spec, op, table };
+const allSql = (plan: ReturnType<typeof convertColumn.expand>) => plan.flatMap((s) => s.statements.map((x) => x.sql));
+
+describe('convertColumn', () => {
+  describe('validate', () => {
+    it('accepts the runbook migration', () => expect(convertColumn.validate(ctx)).toEqual([]));
+    it('names a missing column and lists the columns there are', () => {
+      const issues = convertColumn.validate({ ...ctx, op: { ...op, column: 'prize' } });
+      expect(issues.map((i) => i.code)).toEqual(['SW_COLUMN_NOT_FOUND']);
+      expect(issues[0]!.message).toContain('id, name, price');
+    });
+    it('refuses a new column that already exists', () => {
+      expect(convertColumn.validate({ ...ctx, op: { ...op, newColumn: 'name' } }).map((i) => i.code)).toContain('SW_NEW_COLUMN_EXISTS');
+    });
+    it('refuses converting the primary key', () => {
+      expect(convertColumn.validate({ ...ctx, op: { ...op, column: 'id' } }).map((i) => i.code)).toContain('SW_PRIMARY_KEY_COLUMN');
+    });
+  });
+
+  describe('dataChecks', () => {
+    it('checks NULLs under notNull and integer overflow', () => {
+      const checks = convertColumn.dataChecks(ctx);
+      expect(checks.map((c) => c.predicate)).toEqual([
+        '(round(price * 100)) IS NULL',
+        '(round(price * 100))::numeric NOT BETWEEN -2147483648 AND 2147483647',
+      ]);
+    });
+  });
+
+  describe('expand', () => {
+    it('adds a nullable column, the sync trigger and the index concurrently, each idempotent', () => {
+      const plan = convertColumn.expand(ctx);
+      expect(plan.map((s) => s.id)).toEqual(['expand.add-column', 'dual-write.sync-trigger', 'expand.index']);
+      const sql = allSql(plan);
+      expect(sql[0]).toBe('ALTER TABLE "public"."Product" ADD COLUMN IF NOT EXISTS "new_price_cents" integer');
+      expect(sql[1]).toContain('NEW."new_price_cents" := (SELECT (round(price * 100))::integer FROM (SELECT NEW.*) AS "Product");');
+      expect(sql[3]).toBe(
+        'CREATE TRIGGER "_stepwise_product-price-cents_sync" BEFORE INSERT OR UPDATE ON "public"."Product" FOR EACH ROW EXECUTE FUNCTION "public"."_stepwise_product-price-cents_sync"()',
+      );
+      expect(sql).toContain('CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_products_new_price" ON "public"."Product" ("new_price_cents")');
+      expect(plan.find((s) => s.id === 'expand.index')?.transactional).toBe(false);
+      expect(plan.find((s) => s.id === 'expand.add-column')?.transactional).toBe(true);
+    });
+    it('adds no trigger when the application dual-writes', () => {
+      const plan = convertColumn.expand({ ...ctx, spec: { ...spec, dualWrite: 'application' } });
+      expect(plan.map((s) => s.id)).toEqual(['expand.add-column', 'expand.index']);
+    });
+    it('quotes identifiers with quotes in them', () => {
+      const sql = allSql(convertColumn.expand({ ...ctx, op: { ...op, newColumn: 'we"ird' }, table: { ...table, name: 'Pro"duct' } }));
+      expect(sql[0]).toBe('ALTER TABLE "public"."Pro""duct" ADD COLUMN IF NOT EXISTS "we""ird" integer');
+    });
+  });
+
+  describe('constrain', () => {
+    it('uses CHECK NOT VALID, VALIDATE, SET NOT NULL, DROP CHECK', () => {
+      const sql = allSql(convertColumn.constrain(ctx));
+      expect(sql).toEqual([
+        'ALTER TABLE "public"."Product" ADD CONSTRAINT "_stepwise_product-price-cents_nn" CHECK ("new_price_cents" IS NOT NULL) NOT VALID',
+        'ALTER TABLE "public"."Product" VALIDATE CONSTRAINT "_stepwise_product-price-cents_nn"',
+        'ALTER TABLE "public"."Product" ALTER COLUMN "new_price_cents" SET NOT NULL',
+        'ALTER TABLE "public"."Product" DROP CONSTRAINT IF EXISTS "_stepwise_product-price-cents_nn"',
+      ]);
+    });
+    it('is empty without notNull', () => expect(convertColumn.constrain({ ...ctx, op: { ...op, notNull: false } })).toEqual([]));
+  });
+
+  describe('contract', () => {
+    it('drops the trigger and the old column and renames, in one transaction', () => {
+      const plan = convertColumn.contract(ctx);
+      expect(plan).toHaveLength(1);
+      expect(plan[0]!.transactional).toBe(true);
+      expect(allSql(plan)).toEqual([
+        'DROP TRIGGER IF EXISTS "_stepwise_product-price-cents_sync" ON "public"."Product"',
+        'DROP FUNCTION IF EXISTS "public"."_stepwise_product-price-cents_sync"()',
+        'ALTER TABLE "public"."Product" DROP COLUMN IF EXISTS "price"',
+        'ALTER TABLE "public"."Product" RENAME COLUMN "new_price_cents" TO "price_cents"',
+      ]);
+    });
+  });
+
+  describe('rollback', () => {
+    it('removes what expand added and never touches the old column', () => {
+      const sql = allSql(convertColumn.rollback(ctx));
+      expect(sql.join('\n')).not.toMatch(/"price"/);
+      expect(sql).toContain('ALTER TABLE "public"."Product" DROP COLUMN IF EXISTS "new_price_cents"');
+      expect(sql).toContain('DROP INDEX CONCURRENTLY IF EXISTS "public"."idx_products_new_price"');
+    });
+  });
+
+  describe('backfill', () => {
+    it('is one keyset statement that moves the cursor with the data, never WHERE new IS NULL LIMIT n', () => {
+      const task = convertColumn.backfill(ctx);
+      const next = backfillBatchSql(table, task, false);
+      expect(next).toContain('WHERE "id" > (:after)::integer ORDER BY "id" LIMIT :limit');
+      expect(next).toContain('SET "new_price_cents" = (round(price * 100))::integer');
+      expect(next).toContain('"new_price_cents" IS DISTINCT FROM (round(price * 100))::integer');
+      expect(next).toMatch(/UPDATE "_stepwise"."migrations" SET cursor/);
+      expect(next).not.toMatch(/IS NULL\s+LIMIT/i);
+      expect(backfillBatchSql(table, task, true)).not.toContain(':after');
+    });
+  });
+
+  describe('verify', () => {
+    it('counts nulls and mismatches in a read-only keyset batch with sample ids', () => {
+      const task = convertColumn.verify(ctx);
+      const sql = scanBatchSql(table, { nulls: task.isNull, mismatches: task.mismatch }, false);
+      expect(sql).toContain('("new_price_cents" IS DISTINCT FROM (round(price * 100))::integer) IS TRUE AS mismatches');
+      expect(sql).toContain('[1:100]');
+      expect(sql).not.toMatch(/UPDATE|INSERT|DELETE/);
+    });
+  });
+});
