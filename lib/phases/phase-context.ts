@@ -10,7 +10,7 @@ export interface PhaseDeps {
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
   /** Progress lines for long phases (backfill, verify). */
-  readonly log?: (message: string, data?: Record<string, unknown>) => void;
+  readonly log?: (message: string, data?: Record<string, unknown>) => void; // debug level: one line per batch
 }
 
 export const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

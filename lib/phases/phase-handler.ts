@@ -27,7 +27,7 @@ export function makePhaseHandler(phase: Phase) {
     logger.appendKeys({ phase, execution: parsed.execution });
     const started = Date.now();
     try {
-      const result = await runPhase(phase, parsed, { db: executorFromEnv(), log: (message, data) => logger.info(message, data ?? {}) });
+      const result = await runPhase(phase, parsed, { db: executorFromEnv(), log: (message, data) => logger.debug(message, data ?? {}) });
       metrics.addMetric(`${phase}Seconds`, MetricUnit.Seconds, (Date.now() - started) / 1000);
       logger.info('phase finished', { result: result as Record<string, unknown> });
       return result;

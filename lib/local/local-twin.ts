@@ -1,0 +1,131 @@
+import { buildRunReport, type RunReport } from '../report/run-report';
+import { synthesizeDefinition } from '../workflow/synthesize-definition';
+import { startLocalDataApi, type LocalDataApi } from './local-data-api';
+import { PHASE_LAMBDAS } from './phase-lambdas';
+import { startPostgres, type PostgresServer } from './postgres-server';
+import {
+  ApprovalRegistry,
+  startLocalExecution,
+  type ExecutionResult,
+  type HistoryEvent,
+  type LocalExecution,
+  type PendingApproval,
+  type SnsPublisher,
+} from './step-functions';
+
+/** Postgres (embedded unless a URL is given) and the Data API emulator in front of it. */
+export interface LocalTwin {
+  readonly databaseUrl: string;
+  readonly dataApi: LocalDataApi;
+  /** True when the twin started its own embedded Postgres. */
+  readonly embedded: boolean;
+  stop(): Promise<void>;
+}
+
+export interface LocalTwinOptions {
+  /** Any Postgres ≥ 13; an embedded one is started when absent. */
+  readonly databaseUrl?: string;
+  /** Keep the handlers' Powertools logs and metrics on stdout. @default false */
+  readonly verbose?: boolean;
+}
+
+/**
+ * Starts the local twin's database side and points the phase handlers at it: they build their RDS Data API client from
+ * the environment, exactly as on Lambda, and the SDK's `AWS_ENDPOINT_URL_RDS_DATA` sends it to the emulator.
+ */
+export async function startLocalTwin(options: LocalTwinOptions = {}): Promise<LocalTwin> {
+  let server: PostgresServer | undefined;
+  const databaseUrl = options.databaseUrl ?? (server = await startPostgres()).url;
+  try {
+    const dataApi = await startLocalDataApi(databaseUrl);
+    Object.assign(process.env, dataApi.env);
+    if (!options.verbose) Object.assign(process.env, { POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'SILENT' });
+    return {
+      databaseUrl,
+      dataApi,
+      embedded: server !== undefined,
+      stop: async () => {
+        await dataApi.close();
+        await server?.stop();
+      },
+    };
+  } catch (err) {
+    await server?.stop();
+    throw err;
+  }
+}
+
+/** How the local run answers approval gates. */
+export type Approver = (gate: PendingApproval) => Promise<{ approved: true; comment?: string } | { approved: false; reason: string }>;
+
+export interface LocalMigrationOptions {
+  /** The spec as written: the execution input. */
+  readonly spec: unknown;
+  /** Execution name. @default spec name + timestamp */
+  readonly name?: string;
+  /** Answers every gate; `autoApprove` when absent. */
+  readonly approver?: Approver;
+  readonly sns: SnsPublisher;
+  /** Caps every Wait state (ms): for tests and demos only. */
+  readonly maxWaitMs?: number;
+  /** Retry pauses by state name (ms), e.g. `{ Backfill: 0 }` in tests. */
+  readonly retryIntervalOverrides?: Readonly<Record<string, number | readonly number[]>>;
+  readonly onEvent?: (event: HistoryEvent) => void;
+  /** Called once the execution has started (e.g. to keep a handle for abort on Ctrl-C). */
+  readonly onStart?: (execution: LocalExecution) => void;
+}
+
+export interface LocalMigrationResult {
+  readonly result: ExecutionResult;
+  readonly report: RunReport;
+  readonly history: HistoryEvent[];
+}
+
+/** Approves every gate at once, with a comment saying so. */
+export const autoApprove: Approver = async () => ({ approved: true, comment: 'auto-approved (--auto-approve)' });
+
+/**
+ * Runs one migration through the CDK-synthesized state machine on the local twin: the definition is the one
+ * `cdk deploy` would deploy (synthesized now, tokens resolved to local ARNs); Lambda tasks call the real handler
+ * modules in process; gates wait in an in-process task-token registry; SNS publishes go to `sns`.
+ */
+export async function runMigrationLocally(options: LocalMigrationOptions): Promise<LocalMigrationResult> {
+  const { definition } = synthesizeDefinition();
+  const approvals = new ApprovalRegistry();
+  const approver = options.approver ?? autoApprove;
+  approvals.onPending((gate) => {
+    void approver(gate).then(
+      (answer) => {
+        if (!approvals.get(gate.token)) return;
+        if (answer.approved) approvals.sendTaskSuccess(gate.token, JSON.stringify({ approved: true, comment: answer.comment ?? null, at: new Date().toISOString() }));
+        else approvals.sendTaskFailure(gate.token, 'Rejected', answer.reason);
+      },
+      (err: unknown) => approvals.get(gate.token) && approvals.sendTaskFailure(gate.token, 'ApproverFailed', String(err)),
+    );
+  });
+  const specName = (options.spec as { name?: unknown })?.name;
+  const execution = startLocalExecution({
+    definition: definition as never,
+    lambdas: PHASE_LAMBDAS,
+    sns: options.sns,
+    approvals,
+    input: options.spec,
+    name: options.name ?? `${typeof specName === 'string' ? specName : 'migration'}-${Date.now()}`,
+    ...(options.maxWaitMs !== undefined ? { maxWaitMs: options.maxWaitMs } : {}),
+    ...(options.retryIntervalOverrides ? { retryIntervalOverrides: options.retryIntervalOverrides } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  });
+  options.onStart?.(execution);
+  const result = await execution.done;
+  const history = execution.history();
+  const report = buildRunReport({
+    migration: typeof specName === 'string' ? specName : '',
+    executionArn: execution.executionArn,
+    status: result.status,
+    error: result.error,
+    cause: result.cause,
+    history,
+    transitions: execution.transitionCount,
+  });
+  return { result, report, history };
+}

@@ -1,0 +1,25 @@
+import { Phase } from '../constants';
+import type { LambdaHandler } from './step-functions';
+import { handler as backfill } from '../../lambdas/backfill';
+import { handler as backup } from '../../lambdas/backup';
+import { handler as constrain } from '../../lambdas/constrain';
+import { handler as contract } from '../../lambdas/contract';
+import { handler as expand } from '../../lambdas/expand';
+import { handler as preflight } from '../../lambdas/preflight';
+import { handler as rollback } from '../../lambdas/rollback';
+import { handler as verify } from '../../lambdas/verify';
+
+/**
+ * The real Lambda handler modules, by function name (the phase): the local twin calls exactly what AWS would run.
+ * Typed as `Record<Phase, …>`, so a phase without a handler fails to compile.
+ */
+export const PHASE_LAMBDAS: Readonly<Record<Phase, LambdaHandler>> = {
+  [Phase.Preflight]: preflight,
+  [Phase.Backup]: backup,
+  [Phase.Expand]: expand,
+  [Phase.Backfill]: backfill,
+  [Phase.Verify]: verify,
+  [Phase.Constrain]: constrain,
+  [Phase.Contract]: contract,
+  [Phase.Rollback]: rollback,
+};

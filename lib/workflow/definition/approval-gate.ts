@@ -1,0 +1,44 @@
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Gate } from '../../constants';
+import { chatbotMessage, fmt } from './chatbot-message';
+import { EXECUTION_ID_PATH, SPEC_NAME_PATH, type DefinitionContext } from './context';
+
+/** Options of {@link approvalGate}. */
+export interface ApprovalGateOptions {
+  /** What happens once the gate is approved, in one sentence (shown to the approver). */
+  readonly next: string;
+  /** State comment. */
+  readonly comment: string;
+}
+
+/**
+ * A human approval gate: publishes a Chatbot message carrying the task token and waits (`.waitForTaskToken`) until
+ * `stepwise approve <execution>` (SendTaskSuccess) or `stepwise reject <execution>` (SendTaskFailure) answers, or
+ * `approvalTimeout` passes. The decision is stored at `$.approvals.<gate>`; a rejection or a timeout is an error the
+ * caller catches (into rollback).
+ *
+ * @example
+ * approvalGate(ctx, Gate.Contract, { next: 'Stepwise drops the old column.', comment: '...' });
+ */
+export function approvalGate(ctx: DefinitionContext, gate: Gate, options: ApprovalGateOptions): tasks.SnsPublish {
+  return new tasks.SnsPublish(ctx.scope, gate, {
+    stateName: gate,
+    comment: options.comment,
+    topic: ctx.topic,
+    integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+    message: chatbotMessage({
+      title: fmt(`Stepwise {}: approval needed (${gate})`, SPEC_NAME_PATH),
+      description: fmt(`Gate *${gate}*. ${options.next} Approve with \`stepwise approve {}\` or reject (rolls back) with \`stepwise reject {}\`.`, EXECUTION_ID_PATH, EXECUTION_ID_PATH),
+      nextSteps: sfn.JsonPath.array(fmt('stepwise approve {}', EXECUTION_ID_PATH), fmt('stepwise reject {}', EXECUTION_ID_PATH)),
+      additionalContext: {
+        gate,
+        execution: sfn.JsonPath.stringAt(EXECUTION_ID_PATH),
+        taskToken: sfn.JsonPath.taskToken,
+      },
+    }),
+    messageAttributes: { event: { value: 'approval' }, gate: { value: gate } },
+    resultPath: `$.approvals.${gate}`,
+    taskTimeout: sfn.Timeout.duration(ctx.approvalTimeout),
+  });
+}

@@ -1,0 +1,37 @@
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { StateName } from '../state-names';
+import { continueOnFailure, notify } from './notify';
+import type { DefinitionContext } from './context';
+
+/** Options of {@link notifyAndFail}. */
+export interface NotifyAndFailOptions {
+  /** Name of the notification state. */
+  readonly notify: StateName;
+  /** Name of the Fail state; also its `Error`. */
+  readonly fail: StateName;
+  /** Notification title and description (JSONPath tokens allowed). */
+  readonly title: string;
+  readonly description: string;
+  /** Comment of the notification state. */
+  readonly comment: string;
+  /** `Cause` of the Fail state: where things stand, for whoever reads the execution. */
+  readonly cause: string;
+}
+
+/** Notify, then fail the execution. The notification is best effort: the Fail state is reached either way. */
+export function notifyAndFail(ctx: DefinitionContext, options: NotifyAndFailOptions): sfn.IChainable {
+  const message = notify(ctx, options.notify, {
+    comment: options.comment,
+    event: 'failed',
+    title: options.title,
+    description: options.description,
+  });
+  const fail = new sfn.Fail(ctx.scope, options.fail, {
+    stateName: options.fail,
+    comment: options.cause,
+    error: options.fail,
+    cause: options.cause,
+  });
+  continueOnFailure(message, fail);
+  return message.next(fail);
+}

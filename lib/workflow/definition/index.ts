@@ -1,0 +1,180 @@
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Gate, Phase } from '../../constants';
+import { Slot, StateName } from '../state-names';
+import { approvalGate } from './approval-gate';
+import { backfillLoop } from './backfill-loop';
+import { fmt } from './chatbot-message';
+import { ERROR_PATH, SPEC_NAME_PATH, type DefinitionContext } from './context';
+import { notifyAndFail } from './fail-flow';
+import { catchInto } from './loop-until';
+import { continueOnFailure, notify } from './notify';
+import { phaseTask } from './phase-task';
+import { rollbackFlow } from './rollback-flow';
+import { verifyLoop } from './verify-loop';
+
+export type { DefinitionContext } from './context';
+
+/**
+ * The whole migration as one chain, in phase order. Failure handling, from the top:
+ * - Preflight fails: nothing has changed; notify and end in `PreflightFailed`.
+ * - Anything from `ApproveStart` through `ApproveContract` fails (a task error, a rejected or timed-out gate, a
+ *   verification mismatch): `rollbackFlow`, ending in `MigrationRolledBack` (or `RollbackFailed`).
+ * - Contract fails: `ContractFailed`, no automatic rollback (see below).
+ * Notifications are best effort: a failed publish continues with the next state.
+ */
+export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
+  const { scope } = ctx;
+  const rollback = rollbackFlow(ctx);
+
+  // ---- Plan: nothing changes in the database before ApproveStart ----
+  const init = new sfn.Pass(scope, StateName.Init, {
+    stateName: StateName.Init,
+    comment: 'Wraps the execution input (the migration spec) as { spec }; every phase writes its result beside it.',
+    parameters: { spec: sfn.JsonPath.entirePayload },
+  });
+  const preflight = phaseTask(ctx, StateName.Preflight, {
+    phase: Phase.Preflight,
+    slot: Slot.Preflight,
+    comment: 'Read-only checks of the spec against the live table: key, types, data that would not convert, estimates.',
+  });
+  const notifyPlanned = notify(ctx, StateName.NotifyPlanned, {
+    comment: 'Announces the plan and the preflight estimate; the start approval follows.',
+    event: 'planned',
+    title: fmt('Stepwise {}: planned', SPEC_NAME_PATH),
+    description: fmt('Preflight passed: about {} rows, primary key {}. Waiting for ApproveStart.', '$.preflight.estimatedRows', '$.preflight.primaryKey'),
+  });
+  const approveStart = approvalGate(ctx, Gate.Start, {
+    comment: 'Human approval before the first change: backup, then expand.',
+    next: 'Stepwise backs the table up, then adds the new column, the sync trigger and the index (no long locks).',
+  });
+
+  // ---- Expand: additive only; the old column is never touched until contract ----
+  const backup = phaseTask(ctx, StateName.Backup, {
+    phase: Phase.Backup,
+    slot: Slot.Backup,
+    comment: 'Takes a backup the rollback and a human can restore from (cluster snapshot; a table copy locally).',
+  });
+  const expand = phaseTask(ctx, StateName.Expand, {
+    phase: Phase.Expand,
+    slot: Slot.Expand,
+    comment: 'Adds the nullable new column, the sync trigger and CREATE INDEX CONCURRENTLY, each under a short lock_timeout.',
+  });
+  const confirmDualWrite = approvalGate(ctx, Gate.DualWriteDeployed, {
+    comment: 'With application dual-write, the backfill must not start before the app writes both columns.',
+    next: 'The backfill starts once the application writing both columns is deployed everywhere.',
+  });
+  const dualWriteMode = new sfn.Choice(scope, StateName.DualWriteMode, {
+    stateName: StateName.DualWriteMode,
+    comment: 'spec.dualWrite = application waits for the app deploy; trigger (the default, field absent) goes straight on.',
+  })
+    .when(
+      sfn.Condition.and(sfn.Condition.isPresent('$.spec.dualWrite'), sfn.Condition.stringEquals('$.spec.dualWrite', 'application')),
+      confirmDualWrite,
+    )
+    .afterwards({ includeOtherwise: true });
+
+  // ---- Backfill and verify ----
+  const notifyBackfilled = notify(ctx, StateName.NotifyBackfilled, {
+    comment: 'Announces the end of the backfill; verification follows.',
+    event: 'backfilled',
+    title: fmt('Stepwise {}: backfilled', SPEC_NAME_PATH),
+    description: fmt('Backfill done: {} rows in {} batches. Verifying now.', '$.backfill.rows', '$.backfill.batches'),
+  });
+  const verify = verifyLoop(ctx, { name: StateName.Verify, doneName: StateName.VerifyDone, slot: Slot.Verify,
+    comment: 'Checks every row: the new column is set and equals the using expression of the old one.' }, rollback);
+
+  // ---- Constrain, switch reads, soak ----
+  const constrain = phaseTask(ctx, StateName.Constrain, {
+    phase: Phase.Constrain,
+    slot: Slot.Constrain,
+    comment: 'CHECK NOT VALID, VALIDATE, SET NOT NULL, DROP CHECK: no ACCESS EXCLUSIVE full-table scan.',
+  });
+  const notifyConstrained = notify(ctx, StateName.NotifyConstrained, {
+    comment: 'Announces that the new column is complete and constrained: the app can switch its reads.',
+    event: 'constrained',
+    title: fmt('Stepwise {}: new column ready', SPEC_NAME_PATH),
+    description: 'The new column is backfilled, verified and constrained. Deploy the application reading from it, then confirm.',
+  });
+  const confirmReadFromNew = approvalGate(ctx, Gate.ReadFromNewDeployed, {
+    comment: 'The soak only means something once the application reads from the new column.',
+    next: 'The soak wait starts, followed by a second full verification.',
+  });
+  const soak = new sfn.Wait(scope, StateName.Soak, {
+    stateName: StateName.Soak,
+    comment: 'Soak: the app runs on the new column for the spec soak period while the trigger keeps both in sync.',
+    time: sfn.WaitTime.secondsPath('$.preflight.soakSeconds'),
+  });
+  const verifyAfterSoak = verifyLoop(ctx, { name: StateName.VerifyAfterSoak, doneName: StateName.VerifyAfterSoakDone, slot: Slot.VerifyAfterSoak,
+    comment: 'Re-verifies every row after the soak: catches drift from writers that bypassed the trigger.' }, rollback);
+  const approveContract = approvalGate(ctx, Gate.Contract, {
+    comment: 'Last human decision before the irreversible step.',
+    next: 'Stepwise drops the sync trigger and the old column and renames the new one. There is no automatic rollback after this.',
+  });
+
+  // ---- Contract: THE POINT OF NO AUTOMATIC RETURN ----
+  // Contract runs as one transaction: if it fails, Postgres rolled it back and the table is as it was after the soak.
+  // It is not caught into rollbackFlow: rollback drops the new column, which after a committed contract (say, the
+  // Lambda timing out after COMMIT) would hold the only copy of the data. A human decides what happens next.
+  const contract = phaseTask(ctx, StateName.Contract, {
+    phase: Phase.Contract,
+    slot: Slot.Contract,
+    comment: 'One transaction: drop the trigger and the old column, rename the new one. Not rolled back automatically.',
+  });
+  const notifySucceeded = notify(ctx, StateName.NotifySucceeded, {
+    comment: 'Announces the completed migration.',
+    event: 'succeeded',
+    title: fmt('Stepwise {}: done', SPEC_NAME_PATH),
+    description: 'Contract committed: the old column is gone and the new one took its place.',
+  });
+  const succeeded = new sfn.Succeed(scope, StateName.Succeeded, { stateName: StateName.Succeeded, comment: 'Migration complete.' });
+
+  // ---- Failure wiring ----
+  preflight.addCatch(
+    notifyAndFail(ctx, {
+      notify: StateName.NotifyPreflightFailed,
+      fail: StateName.PreflightFailed,
+      comment: 'Preflight refused the migration; nothing was changed.',
+      title: fmt('Stepwise {}: refused by preflight', SPEC_NAME_PATH),
+      description: fmt('Nothing was changed. {}: {}', `${ERROR_PATH}.Error`, `${ERROR_PATH}.Cause`),
+      cause: 'Preflight refused the migration; nothing was changed. Fix the spec or the data and start again.',
+    }),
+    { errors: [sfn.Errors.ALL], resultPath: ERROR_PATH },
+  );
+  catchInto(rollback, approveStart, backup, expand, confirmDualWrite, constrain, confirmReadFromNew, approveContract);
+  contract.addCatch(
+    notifyAndFail(ctx, {
+      notify: StateName.NotifyContractFailed,
+      fail: StateName.ContractFailed,
+      comment: 'Contract failed; its transaction was rolled back, nothing is undone automatically.',
+      title: fmt('Stepwise {}: CONTRACT FAILED, action needed', SPEC_NAME_PATH),
+      description: fmt('The contract transaction did not commit; the table is as it was after the soak. {}: {}', `${ERROR_PATH}.Error`, `${ERROR_PATH}.Cause`),
+      cause: 'Contract failed and was not rolled back automatically; check the table and re-run contract or restore by hand.',
+    }),
+    { errors: [sfn.Errors.ALL], resultPath: ERROR_PATH },
+  );
+  continueOnFailure(notifyPlanned, approveStart);
+  continueOnFailure(notifyBackfilled, verify);
+  continueOnFailure(notifyConstrained, confirmReadFromNew);
+  continueOnFailure(notifySucceeded, succeeded);
+
+  // ---- The flow ----
+  return sfn.Chain.start(init)
+    .next(preflight)
+    .next(notifyPlanned)
+    .next(approveStart)
+    .next(backup)
+    .next(expand)
+    .next(dualWriteMode)
+    .next(backfillLoop(ctx, rollback))
+    .next(notifyBackfilled)
+    .next(verify)
+    .next(constrain)
+    .next(notifyConstrained)
+    .next(confirmReadFromNew)
+    .next(soak)
+    .next(verifyAfterSoak)
+    .next(approveContract)
+    .next(contract)
+    .next(notifySucceeded)
+    .next(succeeded);
+}

@@ -1,0 +1,22 @@
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+
+/**
+ * Closes a job-poller loop: `choice` leaves the loop when `exit` holds and otherwise goes to `loopBack`. Returns a
+ * chain from `start` whose next state becomes the exit branch, so a loop reads as one step in a `Chain`:
+ * `.next(backfillLoop(...)).next(notifyBackfilled)` renders as `BackfillDone: done == true -> NotifyBackfilled`.
+ */
+export function loopUntil(start: sfn.State, choice: sfn.Choice, exit: sfn.Condition, loopBack: sfn.IChainable): sfn.Chain {
+  choice.otherwise(loopBack);
+  const exitBranch: sfn.INextable = {
+    next(state: sfn.IChainable): sfn.Chain {
+      choice.when(exit, state);
+      return sfn.Chain.sequence(choice, state);
+    },
+  };
+  return sfn.Chain.custom(start, [exitBranch], choice);
+}
+
+/** Adds the same Catch (`resultPath: '$.error'`, every error) to each task. */
+export function catchInto(handler: sfn.IChainable, ...states: sfn.TaskStateBase[]): void {
+  for (const state of states) state.addCatch(handler, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+}

@@ -1,0 +1,57 @@
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Phase } from '../../constants';
+import { ROLLBACK_RETRY } from '../defaults';
+import { Slot, StateName } from '../state-names';
+import { fmt } from './chatbot-message';
+import { ERROR_PATH, EXECUTION_ID_PATH, SPEC_NAME_PATH, type DefinitionContext } from './context';
+import { notifyAndFail } from './fail-flow';
+import { catchInto } from './loop-until';
+import { continueOnFailure, notify } from './notify';
+import { phaseTask } from './phase-task';
+
+/**
+ * The compensation path for any failure between `ApproveStart` and `ApproveContract`: announce the failure with its
+ * cause, run the phase-aware rollback (drops what expand added; the old column was never touched), announce the
+ * result, and end in `MigrationRolledBack`. If the rollback itself fails, `RollbackFailed` asks for a human.
+ * Returns the entry state, the target of every Catch in that range.
+ */
+export function rollbackFlow(ctx: DefinitionContext): sfn.IChainable {
+  const notifyFailed = notify(ctx, StateName.NotifyFailed, {
+    comment: 'Announces the failure and its cause before anything is undone.',
+    event: 'failed',
+    title: fmt('Stepwise {}: failed, rolling back', SPEC_NAME_PATH),
+    description: fmt('{}: {} Rolling back now; the old column is untouched.', `${ERROR_PATH}.Error`, `${ERROR_PATH}.Cause`),
+  });
+  const rollback = phaseTask(ctx, StateName.Rollback, {
+    phase: Phase.Rollback,
+    slot: Slot.Rollback,
+    retry: ROLLBACK_RETRY,
+    comment: 'Undoes what this migration added (trigger, index, new column), idempotently; retried harder than a phase.',
+  });
+  const notifyRolledBack = notify(ctx, StateName.NotifyRolledBack, {
+    comment: 'Announces that the table is back to its state before the migration.',
+    event: 'rolled-back',
+    title: fmt('Stepwise {}: rolled back', SPEC_NAME_PATH),
+    description: fmt('The objects the migration added were dropped; the old column and its data were never touched. Cause: {}', `${ERROR_PATH}.Cause`),
+  });
+  const rolledBack = new sfn.Fail(ctx.scope, StateName.MigrationRolledBack, {
+    stateName: StateName.MigrationRolledBack,
+    comment: 'The migration failed and was rolled back cleanly.',
+    error: StateName.MigrationRolledBack,
+    cause: 'The migration failed and was rolled back; the old column is untouched. The cause is in NotifyFailed and the execution history.',
+  });
+  const rollbackFailed = notifyAndFail(ctx, {
+    notify: StateName.NotifyRollbackFailed,
+    fail: StateName.RollbackFailed,
+    comment: 'Rollback failed after its retries: a human must finish it.',
+    title: fmt('Stepwise {}: ROLLBACK FAILED, action needed', SPEC_NAME_PATH),
+    description: fmt('{}: {} Inspect with `stepwise status {}`, fix the cause, then re-run the rollback.', `${ERROR_PATH}.Error`, `${ERROR_PATH}.Cause`, EXECUTION_ID_PATH),
+    cause: 'The rollback failed; objects the migration added may remain. Run `stepwise status` and finish the rollback by hand.',
+  });
+
+  continueOnFailure(notifyFailed, rollback);
+  continueOnFailure(notifyRolledBack, rolledBack);
+  catchInto(rollbackFailed, rollback);
+  notifyFailed.next(rollback).next(notifyRolledBack).next(rolledBack);
+  return notifyFailed;
+}

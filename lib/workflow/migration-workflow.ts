@@ -1,0 +1,191 @@
+import { Annotations, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { Phase } from '../constants';
+import {
+  BACKFILL_TIMEOUT_MARGIN,
+  DEFAULT_APPROVAL_TIMEOUT,
+  DEFAULT_BACKFILL_MAX_SECONDS,
+  DEFAULT_EXECUTION_TIMEOUT,
+  PHASE_TIMEOUT,
+  STATE_MACHINE_LOG_PREFIX,
+  STATE_MACHINE_LOG_RETENTION,
+  TASK_TIMEOUT_MARGIN,
+} from './defaults';
+import { migrationDefinition } from './definition';
+import { PhaseFunction, type PhaseFunctionProps } from './phase-function';
+import { StepwiseTopic } from './stepwise-topic';
+import { assertValidWorkflowProps } from './validate-props';
+
+/** Builds the function of one phase; `id` is the phase key (`Preflight`, `Backfill`, ...). */
+export type PhaseFunctionFactory = (scope: Construct, id: string, props: PhaseFunctionProps) => lambda.IFunction;
+
+/** Props of {@link MigrationWorkflow}. */
+export interface MigrationWorkflowProps {
+  /** ARN of the Aurora cluster (Data API enabled): `arn:aws:rds:<region>:<account>:cluster:<id>`. */
+  readonly clusterArn: string;
+  /** ARN of the Secrets Manager secret with the database credentials. */
+  readonly secretArn: string;
+  /** Database (name) the migrations run in. */
+  readonly database: string;
+  /**
+   * Where notifications and approval requests go. If it is encrypted with a key the construct can see
+   * (`topic.masterKey`), the state machine is granted `kms:GenerateDataKey` and `kms:Decrypt` on it.
+   * @default - a new topic with its own KMS key (rotation on) that enforces TLS
+   */
+  readonly topic?: sns.ITopic;
+  /**
+   * Folder with the handler entry files `<phase>.ts`.
+   * @default - the repository's `lambdas/` folder
+   */
+  readonly lambdaEntryDir?: string;
+  /**
+   * Longest time one backfill invocation runs batches; the backfill Lambda times out 30 s later.
+   * @default 40
+   */
+  readonly backfillMaxSeconds?: number;
+  /**
+   * How long each approval gate waits; no answer in time rolls the migration back.
+   * @default Duration.days(7)
+   */
+  readonly approvalTimeout?: Duration;
+  /**
+   * Backstop on the whole execution. It must outlast every gate, the soak and the backfill: a timed-out execution
+   * skips rollback and notifications.
+   * @default Duration.days(90)
+   */
+  readonly executionTimeout?: Duration;
+  /**
+   * Escape hatch: builds each phase function instead of {@link PhaseFunction} (for example from prebuilt code).
+   * The factory owns permissions; `grantDataApiAccess` gives the ones a phase needs.
+   * @default - a `PhaseFunction` per phase
+   */
+  readonly functionFactory?: PhaseFunctionFactory;
+}
+
+/**
+ * A zero-downtime column migration as a Standard Step Functions workflow: one Lambda per phase, reaching the
+ * database only through the RDS Data API, approval gates answered by `stepwise approve|reject`, notifications on SNS
+ * in AWS Chatbot's custom format, automatic rollback up to the contract phase.
+ *
+ * @example
+ * const workflow = new MigrationWorkflow(this, 'Workflow', {
+ *   clusterArn: 'arn:aws:rds:us-east-1:123456789012:cluster:shop',
+ *   secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:shop-admin-AbCdEf',
+ *   database: 'shop',
+ * });
+ * workflow.stateMachine.grantStartExecution(deployRole);
+ */
+export class MigrationWorkflow extends Construct {
+  /** The state machine; its execution input is a migration spec. */
+  readonly stateMachine: sfn.StateMachine;
+  /** The function of each phase. */
+  readonly phaseFunctions: Readonly<Record<Phase, lambda.IFunction>>;
+  /** The notification topic (given or created). */
+  readonly topic: sns.ITopic;
+  /** The state machine's execution log group, under `/aws/vendedlogs/states/`. */
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: MigrationWorkflowProps) {
+    super(scope, id);
+    const approvalTimeout = props.approvalTimeout ?? DEFAULT_APPROVAL_TIMEOUT;
+    const executionTimeout = props.executionTimeout ?? DEFAULT_EXECUTION_TIMEOUT;
+    const backfillMaxSeconds = props.backfillMaxSeconds ?? DEFAULT_BACKFILL_MAX_SECONDS;
+
+    // ---- Validate everything first, then report every problem at once ----
+    assertValidWorkflowProps({ ...props, approvalTimeout, executionTimeout, backfillMaxSeconds });
+    this.warnOnRegionMismatch(props.clusterArn);
+
+    // ---- Topic ----
+    this.topic = props.topic ?? new StepwiseTopic(this, 'Topic').topic;
+
+    // ---- Phase functions ----
+    const lambdaTimeouts = Object.fromEntries(
+      Object.values(Phase).map((phase) => [
+        phase,
+        phase === Phase.Backfill ? Duration.seconds(backfillMaxSeconds).plus(BACKFILL_TIMEOUT_MARGIN) : PHASE_TIMEOUT,
+      ]),
+    ) as Record<Phase, Duration>;
+    const factory: PhaseFunctionFactory =
+      props.functionFactory ?? ((fnScope, fnId, fnProps) => new PhaseFunction(fnScope, fnId, fnProps).function);
+    this.phaseFunctions = Object.fromEntries(
+      Object.entries(Phase).map(([key, phase]) => [
+        phase,
+        factory(this, key, {
+          phase,
+          clusterArn: props.clusterArn,
+          secretArn: props.secretArn,
+          database: props.database,
+          entryDir: props.lambdaEntryDir,
+          timeout: lambdaTimeouts[phase],
+        }),
+      ]),
+    ) as Record<Phase, lambda.IFunction>;
+
+    // ---- State machine ----
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      logGroupName: `${STATE_MACHINE_LOG_PREFIX}${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}`,
+      retention: STATE_MACHINE_LOG_RETENTION,
+    });
+    const taskTimeouts = Object.fromEntries(
+      Object.values(Phase).map((phase) => [phase, lambdaTimeouts[phase].plus(TASK_TIMEOUT_MARGIN)]),
+    ) as Record<Phase, Duration>;
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      comment: 'Stepwise: one zero-downtime column migration per execution; the input is the migration spec.',
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(
+        migrationDefinition({ scope: new Construct(this, 'Definition'), functions: this.phaseFunctions, taskTimeouts, topic: this.topic, approvalTimeout }),
+      ),
+      timeout: executionTimeout,
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+
+    // ---- Wiring ----
+    // Publishing to an SSE-KMS topic needs the key; SnsPublish grants only sns:Publish.
+    this.topic.masterKey?.grant(this.stateMachine, 'kms:GenerateDataKey', 'kms:Decrypt');
+    this.acknowledgeNagFindings();
+  }
+
+  /** The Data API client calls its own region: a stack in another region than the cluster cannot reach it. */
+  private warnOnRegionMismatch(clusterArn: string): void {
+    const region = Stack.of(this).region;
+    if (Token.isUnresolved(region) || Token.isUnresolved(clusterArn)) return;
+    const clusterRegion = clusterArn.split(':')[3];
+    if (clusterRegion !== region) {
+      Annotations.of(this).addWarningV2(
+        'stepwise:region-mismatch',
+        `The stack deploys to ${region} but the cluster is in ${clusterRegion}; deploy Stepwise in the cluster's region.`,
+      );
+    }
+  }
+
+  /** Wildcards CDK puts on the state machine role that have no narrower form. */
+  private acknowledgeNagFindings(): void {
+    const role = this.stateMachine.role;
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Step Functions vended log delivery (logs:CreateLogDelivery and friends) and X-Ray (PutTraceSegments, ' +
+        'GetSamplingRules) have no resource-level permissions; AWS documents "*" for both.',
+    });
+    for (const fn of Object.values(this.phaseFunctions)) {
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${flattenArn(Stack.of(this).resolve(fn.functionArn))}:*]`,
+        reason: 'lambda:InvokeFunction on the versions and aliases (":*") of one phase function, as LambdaInvoke grants it.',
+      });
+    }
+  }
+}
+
+/** Renders an ARN the way cdk-nag names it in findings: `<LogicalId.Arn>` for a GetAtt, the string otherwise. */
+function flattenArn(resolved: unknown): string {
+  if (typeof resolved === 'string') return resolved;
+  const getAtt = (resolved as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
+  if (getAtt) return `<${getAtt[0]}.${getAtt[1]}>`;
+  const ref = (resolved as { Ref?: string }).Ref;
+  return ref === undefined ? JSON.stringify(resolved) : `<${ref}>`;
+}

@@ -1,0 +1,59 @@
+import { Gate } from '../constants';
+
+/**
+ * Every state name of the migration workflow. The local runner, the CLI and the tests refer to states through this
+ * object (overrides by state name, status output), so a rename happens in one place.
+ */
+export const StateName = {
+  // forward path, in order
+  Init: 'Init',
+  Preflight: 'Preflight',
+  NotifyPlanned: 'NotifyPlanned',
+  ApproveStart: Gate.Start,
+  Backup: 'Backup',
+  Expand: 'Expand',
+  DualWriteMode: 'DualWriteMode',
+  ConfirmDualWriteDeployed: Gate.DualWriteDeployed,
+  Backfill: 'Backfill',
+  BackfillDone: 'BackfillDone',
+  BackfillWait: 'BackfillWait',
+  NotifyBackfilled: 'NotifyBackfilled',
+  Verify: 'Verify',
+  VerifyDone: 'VerifyDone',
+  Constrain: 'Constrain',
+  NotifyConstrained: 'NotifyConstrained',
+  ConfirmReadFromNewDeployed: Gate.ReadFromNewDeployed,
+  Soak: 'Soak',
+  VerifyAfterSoak: 'VerifyAfterSoak',
+  VerifyAfterSoakDone: 'VerifyAfterSoakDone',
+  ApproveContract: Gate.Contract,
+  Contract: 'Contract',
+  NotifySucceeded: 'NotifySucceeded',
+  Succeeded: 'Succeeded',
+  // failure paths
+  NotifyPreflightFailed: 'NotifyPreflightFailed',
+  PreflightFailed: 'PreflightFailed',
+  NotifyFailed: 'NotifyFailed',
+  Rollback: 'Rollback',
+  NotifyRolledBack: 'NotifyRolledBack',
+  MigrationRolledBack: 'MigrationRolledBack',
+  NotifyRollbackFailed: 'NotifyRollbackFailed',
+  RollbackFailed: 'RollbackFailed',
+  NotifyContractFailed: 'NotifyContractFailed',
+  ContractFailed: 'ContractFailed',
+} as const;
+export type StateName = (typeof StateName)[keyof typeof StateName];
+
+/** Result slots (`$.<slot>`) written by the phase tasks; a loop reads its own previous result from its slot. */
+export const Slot = {
+  Preflight: 'preflight',
+  Backup: 'backup',
+  Expand: 'expand',
+  Backfill: 'backfill',
+  Verify: 'verify',
+  Constrain: 'constrain',
+  VerifyAfterSoak: 'verifyAfterSoak',
+  Contract: 'contract',
+  Rollback: 'rollback',
+} as const;
+export type Slot = (typeof Slot)[keyof typeof Slot];

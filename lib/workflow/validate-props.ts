@@ -1,0 +1,74 @@
+import { Duration, Token } from 'aws-cdk-lib';
+import { MAX_EXECUTION_TIMEOUT, MAX_GATES_PER_EXECUTION } from './defaults';
+
+/** Aurora cluster ARN: `arn:aws[-partition]:rds:<region>:<account>:cluster:<cluster-id>`. */
+export const CLUSTER_ARN_PATTERN = /^arn:aws[a-z-]*:rds:[a-z]{2}(-[a-z]+)+-\d:\d{12}:cluster:[A-Za-z][A-Za-z0-9-]{0,62}$/;
+/** Secrets Manager secret ARN: `arn:aws[-partition]:secretsmanager:<region>:<account>:secret:<name>`. */
+export const SECRET_ARN_PATTERN = /^arn:aws[a-z-]*:secretsmanager:[a-z]{2}(-[a-z]+)+-\d:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+/** Database name as the Data API takes it: a Postgres identifier of at most 63 bytes, no quoting needed. */
+export const DATABASE_PATTERN = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
+
+/** Example values, quoted in error messages. */
+export const EXAMPLE = {
+  clusterArn: 'arn:aws:rds:us-east-1:123456789012:cluster:my-cluster',
+  secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:my-db-secret-AbCdEf',
+  database: 'app',
+} as const;
+
+/** The props {@link validateWorkflowProps} checks (a subset of `MigrationWorkflowProps`). */
+export interface ValidatedProps {
+  readonly clusterArn?: string;
+  readonly secretArn?: string;
+  readonly database?: string;
+  readonly backfillMaxSeconds?: number;
+  readonly approvalTimeout?: Duration;
+  readonly executionTimeout?: Duration;
+}
+
+/**
+ * Returns every problem with the props, one sentence each (empty when valid). Values that are unresolved CDK tokens
+ * (an ARN from another construct) are accepted as they are: they can only be checked at deploy time.
+ */
+export function validateWorkflowProps(props: ValidatedProps): string[] {
+  const problems: string[] = [];
+  checkString(problems, 'clusterArn', props.clusterArn, CLUSTER_ARN_PATTERN, 'an Aurora cluster ARN');
+  checkString(problems, 'secretArn', props.secretArn, SECRET_ARN_PATTERN, 'a Secrets Manager secret ARN');
+  checkString(problems, 'database', props.database, DATABASE_PATTERN, 'a database name (letters, digits, _ $ -; at most 63)');
+
+  const { backfillMaxSeconds, approvalTimeout, executionTimeout } = props;
+  if (backfillMaxSeconds !== undefined && !(Number.isInteger(backfillMaxSeconds) && backfillMaxSeconds >= 1 && backfillMaxSeconds <= 840)) {
+    problems.push(`backfillMaxSeconds must be an integer from 1 to 840 (the Lambda limit of 900 s minus 60 s headroom), got ${backfillMaxSeconds}.`);
+  }
+  if (approvalTimeout !== undefined && !approvalTimeout.isUnresolved() && approvalTimeout.toSeconds() < 60) {
+    problems.push(`approvalTimeout must be at least 1 minute, got ${approvalTimeout.toHumanString()}.`);
+  }
+  if (executionTimeout !== undefined && !executionTimeout.isUnresolved()) {
+    if (executionTimeout.toSeconds() > MAX_EXECUTION_TIMEOUT.toSeconds()) {
+      problems.push(`executionTimeout must be at most 365 days (Standard workflow limit), got ${executionTimeout.toHumanString()}.`);
+    }
+    const gates = (approvalTimeout?.toSeconds() ?? 0) * MAX_GATES_PER_EXECUTION;
+    if (approvalTimeout !== undefined && executionTimeout.toSeconds() <= gates) {
+      problems.push(
+        `executionTimeout (${executionTimeout.toHumanString()}) must exceed ${MAX_GATES_PER_EXECUTION} x approvalTimeout ` +
+          `(${approvalTimeout.toHumanString()}) plus the soak: an execution timeout skips rollback and notification.`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** Throws one Error listing every problem, or returns when there is none. */
+export function assertValidWorkflowProps(props: ValidatedProps): void {
+  const problems = validateWorkflowProps(props);
+  if (problems.length > 0) {
+    throw new Error(`Invalid MigrationWorkflow props:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+function checkString(problems: string[], name: keyof typeof EXAMPLE, value: string | undefined, pattern: RegExp, what: string): void {
+  if (value === undefined || value === '') {
+    problems.push(`${name} is required: ${what}, for example ${EXAMPLE[name]}.`);
+  } else if (!Token.isUnresolved(value) && !pattern.test(value)) {
+    problems.push(`${name} must be ${what} such as ${EXAMPLE[name]}, got ${JSON.stringify(value)}.`);
+  }
+}

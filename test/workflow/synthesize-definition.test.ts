@@ -1,0 +1,110 @@
+import { StateMachine } from 'aws-local-stepfunctions';
+import { Phase } from '../../lib/constants';
+import { StateName, synthesizeDefinition } from '../../lib/workflow';
+
+type AslState = { Type: string; Resource?: string; Parameters?: Record<string, unknown> };
+
+// aws-local-stepfunctions calls Promise.withResolvers (Node >= 22).
+const P = Promise as unknown as { withResolvers?: () => unknown };
+P.withResolvers ??= () => {
+  let resolve: unknown;
+  let reject: unknown;
+  const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
+  return { promise, resolve, reject };
+};
+
+describe('synthesizeDefinition', () => {
+  const result = synthesizeDefinition();
+  const states = result.definition['States'] as Record<string, AslState>;
+
+  it('resolves every token to a plain string', () => {
+    const json = JSON.stringify(result.definition);
+    expect(json).not.toMatch(/Fn::|\$\{Token|\$\{AWS::|Ref"/);
+    console.info(`synthesizeDefinition took ${result.durationMs} ms`);
+  });
+
+  it('maps each Lambda task to the local ARN of its phase', () => {
+    const lambdaArn = (phase: Phase) => `arn:aws:lambda:us-east-1:000000000000:function:${phase}`;
+    expect(Object.values(result.functions).sort()).toEqual(Object.values(Phase).sort());
+    expect(result.functionArns[Phase.Backfill]).toBe(lambdaArn(Phase.Backfill));
+    const expected: Record<string, Phase> = {
+      [StateName.Preflight]: Phase.Preflight, [StateName.Backup]: Phase.Backup, [StateName.Expand]: Phase.Expand,
+      [StateName.Backfill]: Phase.Backfill, [StateName.Verify]: Phase.Verify, [StateName.Constrain]: Phase.Constrain,
+      [StateName.VerifyAfterSoak]: Phase.Verify, [StateName.Contract]: Phase.Contract, [StateName.Rollback]: Phase.Rollback,
+    };
+    for (const [name, phase] of Object.entries(expected)) expect([name, states[name]?.Resource]).toEqual([name, lambdaArn(phase)]);
+  });
+
+  it('sends every phase task the PhaseEvent payload and publishes to the local topic', () => {
+    expect(states[StateName.VerifyAfterSoak]?.Parameters).toEqual({ 'execution.$': '$$.Execution.Id', 'state.$': '$', slot: 'verifyAfterSoak' });
+    expect(states[StateName.ApproveStart]?.Resource).toBe('arn:aws:states:::sns:publish.waitForTaskToken');
+    expect(states[StateName.NotifyPlanned]?.Parameters?.['TopicArn']).toBe('arn:aws:sns:us-east-1:000000000000:stepwise-local');
+    expect(result.topicArn).toBe('arn:aws:sns:us-east-1:000000000000:stepwise-local');
+  });
+
+  describe('on aws-local-stepfunctions', () => {
+    const spec = { name: 'price-to-cents', dualWrite: 'application' };
+    const published: Record<string, unknown>[] = [];
+    const publish = (name: string) => (input: unknown) => { published.push({ name, input }); return { MessageId: '1' }; };
+    const noWaits = { [StateName.BackfillWait]: 0, [StateName.Soak]: 0 };
+    // The runner supplies the context object; the gates read $$.Task.Token from it.
+    const context = { Execution: { Id: 'arn:aws:states:us-east-1:000000000000:execution:stepwise:test' }, Task: { Token: 'token-1' } };
+    // 90 days overflows a Node timer (2^31 ms); a local runner has to clamp the execution timeout.
+    const definition = { ...result.definition, TimeoutSeconds: 3600 } as never;
+    let backfillCalls = 0;
+    let verifyCalls = 0;
+    const handlers = {
+      [StateName.Preflight]: () => ({ primaryKey: 'id', primaryKeyType: 'integer', estimatedRows: 3, soakSeconds: 0, warnings: [] }),
+      [StateName.Backup]: () => ({ location: 'backup_table', rows: 3 }),
+      [StateName.Expand]: () => ({ steps: ['add column'], seconds: 0 }),
+      [StateName.Backfill]: () => ({ done: ++backfillCalls >= 2, cursor: '2', rows: 3, batches: backfillCalls, seconds: 0, estimatedRows: 3, waitSeconds: 0 }),
+      [StateName.Verify]: () => ({ done: ++verifyCalls >= 2, cursor: null, rowsChecked: 3, nulls: 0, mismatches: 0, sampleIds: [], seconds: 0 }),
+      [StateName.VerifyAfterSoak]: () => ({ done: true, cursor: null, rowsChecked: 3, nulls: 0, mismatches: 0, sampleIds: [], seconds: 0 }),
+      [StateName.Constrain]: () => ({ steps: [], seconds: 0 }),
+      [StateName.Contract]: () => ({ steps: [], seconds: 0 }),
+      [StateName.Rollback]: () => ({ steps: ['drop column'], seconds: 0 }),
+      ...Object.fromEntries(Object.values(StateName).filter((n) => n.startsWith('Notify') || n.startsWith('Approve') || n.startsWith('Confirm')).map((n) => [n, publish(n)])),
+    };
+
+    it('runs the happy path through every gate and both loops', async () => {
+      const machine = new StateMachine(definition);
+      const output = (await machine.run(spec, { overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: noWaits }, context: context as never }).result) as Record<string, unknown>;
+      expect(Object.keys(output).sort()).toEqual(['approvals', 'backfill', 'backup', 'constrain', 'contract', 'expand', 'preflight', 'spec', 'verify', 'verifyAfterSoak']);
+      expect(Object.keys(output['approvals'] as object).sort()).toEqual(['ApproveContract', 'ApproveStart', 'ConfirmDualWriteDeployed', 'ConfirmReadFromNewDeployed']);
+      expect(backfillCalls).toBe(2);
+      const gate = published.find((p) => p['name'] === StateName.ApproveStart)?.['input'] as { Message: { content: { description: string; nextSteps: string[] }; metadata: { threadId: string } } };
+      expect(gate.Message.metadata.threadId).toBe('price-to-cents');
+      expect(gate.Message.content.nextSteps[0]).toMatch(/^stepwise approve arn:aws:states:/);
+    });
+
+    it('rolls back when a gate is rejected, and reports the cause', async () => {
+      published.length = 0;
+      const reject = () => { const e = new Error('Rejected by alice'); e.name = 'Rejected'; throw e; };
+      const machine = new StateMachine(definition);
+      const run = machine.run(spec, { overrides: { taskResourceLocalHandlers: { ...handlers, [StateName.ApproveContract]: reject }, waitTimeOverrides: noWaits }, context: context as never });
+      await expect(run.result).rejects.toThrow(/rolled back; the old column is untouched/);
+      const names = published.map((p) => p['name']);
+      expect(names.slice(-2)).toEqual([StateName.NotifyFailed, StateName.NotifyRolledBack]);
+      const failed = published.at(-2)?.['input'] as { Message: { content: { description: string } } };
+      expect(failed.Message.content.description).toContain('Rejected by alice');
+    });
+    it('skips the dual-write gate for trigger mode and survives a failed notification', async () => {
+      const failPublish = () => { throw new Error('SNS down'); };
+      const machine = new StateMachine(definition);
+      const run = machine.run({ name: 'trigger-mode' }, { overrides: {
+        taskResourceLocalHandlers: { ...handlers, [StateName.NotifyPlanned]: failPublish }, waitTimeOverrides: noWaits, retryIntervalOverrides: { [StateName.NotifyPlanned]: 0 } }, context: context as never });
+      const output = (await run.result) as { approvals: Record<string, unknown> };
+      expect(Object.keys(output.approvals)).not.toContain(StateName.ConfirmDualWriteDeployed);
+    });
+
+    it('stops at ContractFailed without rolling back when contract fails', async () => {
+      let rolledBack = false;
+      const machine = new StateMachine(definition);
+      const run = machine.run(spec, { overrides: { taskResourceLocalHandlers: { ...handlers,
+        [StateName.Contract]: () => { const e = new Error('deadlock'); e.name = 'DatabaseError'; throw e; },
+        [StateName.Rollback]: () => { rolledBack = true; return {}; } }, waitTimeOverrides: noWaits, retryIntervalOverrides: { [StateName.Contract]: 0 } }, context: context as never });
+      await expect(run.result).rejects.toThrow(/Contract failed and was not rolled back/);
+      expect(rolledBack).toBe(false);
+    });
+  });
+});
