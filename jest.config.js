@@ -6,4 +6,5 @@ module.exports = {
   // Starts one embedded Postgres for the run (or uses DATABASE_URL); workers get STEPWISE_TEST_DATABASE_URL.
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+  setupFiles: ['<rootDir>/test/setup/handler-env.ts'],
 };

@@ -33,6 +33,7 @@ export function makePhaseHandler(phase: Phase) {
       return result;
     } catch (err) {
       const error = asStepwiseError(err);
+      metrics.addMetric(`${phase}Failed`, MetricUnit.Count, 1);
       logger.error('phase failed', { code: error.code, error: error.message, hint: error.hint, details: error.details });
       error.message = error.describe();
       throw error;

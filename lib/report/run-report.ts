@@ -57,9 +57,16 @@ export interface ReportInput {
 export function buildRunReport(input: ReportInput): RunReport {
   const phases: PhaseReport[] = [];
   let lastState: WorkflowState | undefined;
+  // A task that failed (and was caught) still exits its state; its last attempt decides the phase's status.
+  let lastAttemptFailed = false;
   for (const event of input.history) {
     const at = new Date(event.timestamp ?? 0);
+    if (event.lambdaFunctionFailedEventDetails || event.lambdaFunctionTimedOutEventDetails || event.taskFailedEventDetails || event.taskTimedOutEventDetails) {
+      lastAttemptFailed = true;
+    }
+    if (event.lambdaFunctionSucceededEventDetails || event.taskSucceededEventDetails) lastAttemptFailed = false;
     const entered = event.stateEnteredEventDetails;
+    if (entered?.name) lastAttemptFailed = false;
     if (entered?.name && REPORTED_STATES.includes(entered.name)) {
       const last = phases[phases.length - 1];
       if (last?.name === entered.name) {
@@ -74,7 +81,7 @@ export function buildRunReport(input: ReportInput): RunReport {
       if (exited.output) lastState = parseJson(exited.output) ?? lastState;
       const phase = phases.findLast((p) => p.name === exited.name);
       if (phase) {
-        phase.status = 'SUCCEEDED';
+        phase.status = lastAttemptFailed ? 'FAILED' : 'SUCCEEDED';
         phase.endedAt = at.toISOString();
         phase.seconds = round((at.getTime() - Date.parse(phase.startedAt)) / 1000);
       }

@@ -12,6 +12,7 @@ export const StateName = {
   ApproveStart: Gate.Start,
   Backup: 'Backup',
   Expand: 'Expand',
+  NotifyExpanded: 'NotifyExpanded',
   DualWriteMode: 'DualWriteMode',
   ConfirmDualWriteDeployed: Gate.DualWriteDeployed,
   Backfill: 'Backfill',

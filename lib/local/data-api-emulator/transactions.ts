@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { EmulatorError, MESSAGES } from './emulator-error';
 
+const guarded = new WeakSet<pg.PoolClient>();
+
 interface OpenTransaction {
   readonly client: pg.PoolClient;
   active: number;
@@ -20,7 +22,11 @@ export class TransactionRegistry {
   /** Starts a transaction on a client of `pool` and returns its id. */
   async begin(pool: pg.Pool): Promise<string> {
     const client = await pool.connect();
-    client.on('error', () => undefined);
+    // Pooled clients are reused: give each one its (silent) error listener once, not once per transaction.
+    if (!guarded.has(client)) {
+      guarded.add(client);
+      client.on('error', () => undefined);
+    }
     try {
       await client.query('BEGIN');
     } catch (err) {

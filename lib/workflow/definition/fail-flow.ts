@@ -26,12 +26,21 @@ export function notifyAndFail(ctx: DefinitionContext, options: NotifyAndFailOpti
     title: options.title,
     description: options.description,
   });
-  const fail = new sfn.Fail(ctx.scope, options.fail, {
-    stateName: options.fail,
-    comment: options.cause,
-    error: options.fail,
-    cause: options.cause,
-  });
+  const fail = failWithCause(ctx, options.fail, options.cause, options.cause);
   continueOnFailure(message, fail);
   return message.next(fail);
+}
+
+/**
+ * A Fail state whose Error is its name and whose Cause is the caught error's Cause (`$.error.Cause`), so whoever reads
+ * the execution (DescribeExecution, the CLI, the report) sees why it failed; `summary` goes to the comment. A plain
+ * path, not States.Format: the local runner evaluates only paths in CausePath.
+ */
+export function failWithCause(ctx: DefinitionContext, name: StateName, summary: string, comment: string): sfn.Fail {
+  return new sfn.Fail(ctx.scope, name, {
+    stateName: name,
+    comment: `${comment} ${summary}`,
+    error: name,
+    causePath: sfn.JsonPath.stringAt('$.error.Cause'),
+  });
 }

@@ -59,6 +59,12 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     slot: Slot.Expand,
     comment: 'Adds the nullable new column, the sync trigger and CREATE INDEX CONCURRENTLY, each under a short lock_timeout.',
   });
+  const notifyExpanded = notify(ctx, StateName.NotifyExpanded, {
+    comment: 'Announces the backup and the expanded schema; the backfill follows.',
+    event: 'expanded',
+    title: fmt('Stepwise {}: expanded', SPEC_NAME_PATH),
+    description: fmt('Backup at {} ({} rows). New column, sync trigger and index in place; backfill starting.', '$.backup.location', '$.backup.rows'),
+  });
   const confirmDualWrite = approvalGate(ctx, Gate.DualWriteDeployed, {
     comment: 'With application dual-write, the backfill must not start before the app writes both columns.',
     next: 'The backfill starts once the application writing both columns is deployed everywhere.',
@@ -153,6 +159,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     { errors: [sfn.Errors.ALL], resultPath: ERROR_PATH },
   );
   continueOnFailure(notifyPlanned, approveStart);
+  continueOnFailure(notifyExpanded, dualWriteMode);
   continueOnFailure(notifyBackfilled, verify);
   continueOnFailure(notifyConstrained, confirmReadFromNew);
   continueOnFailure(notifySucceeded, succeeded);
@@ -164,6 +171,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     .next(approveStart)
     .next(backup)
     .next(expand)
+    .next(notifyExpanded)
     .next(dualWriteMode)
     .next(backfillLoop(ctx, rollback))
     .next(notifyBackfilled)

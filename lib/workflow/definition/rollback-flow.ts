@@ -4,7 +4,7 @@ import { ROLLBACK_RETRY } from '../defaults';
 import { Slot, StateName } from '../state-names';
 import { fmt } from './chatbot-message';
 import { ERROR_PATH, EXECUTION_ID_PATH, SPEC_NAME_PATH, type DefinitionContext } from './context';
-import { notifyAndFail } from './fail-flow';
+import { failWithCause, notifyAndFail } from './fail-flow';
 import { catchInto } from './loop-until';
 import { continueOnFailure, notify } from './notify';
 import { phaseTask } from './phase-task';
@@ -34,12 +34,12 @@ export function rollbackFlow(ctx: DefinitionContext): sfn.IChainable {
     title: fmt('Stepwise {}: rolled back', SPEC_NAME_PATH),
     description: fmt('The objects the migration added were dropped; the old column and its data were never touched. Cause: {}', `${ERROR_PATH}.Cause`),
   });
-  const rolledBack = new sfn.Fail(ctx.scope, StateName.MigrationRolledBack, {
-    stateName: StateName.MigrationRolledBack,
-    comment: 'The migration failed and was rolled back cleanly.',
-    error: StateName.MigrationRolledBack,
-    cause: 'The migration failed and was rolled back; the old column is untouched. The cause is in NotifyFailed and the execution history.',
-  });
+  const rolledBack = failWithCause(
+    ctx,
+    StateName.MigrationRolledBack,
+    'The migration failed and was rolled back; the old column is untouched.',
+    'The migration failed and was rolled back cleanly.',
+  );
   const rollbackFailed = notifyAndFail(ctx, {
     notify: StateName.NotifyRollbackFailed,
     fail: StateName.RollbackFailed,

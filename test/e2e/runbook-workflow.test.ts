@@ -1,0 +1,112 @@
+import { startAppTraffic, type TrafficStats } from '../../lib/demo/app-traffic';
+import { autoApprove, type Approver } from '../../lib/local/local-twin';
+import { StateName } from '../../lib/workflow/state-names';
+import { columnMustNotExist, tableChecksum, tableMustBeCleanedUp, tableSchema } from '../harness/assertions';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database';
+import { rejectAt, runbookSpec, runOnDatabase, seedProducts } from './e2e-helpers';
+
+jest.setTimeout(120_000);
+
+describe('the runbook as a workflow, on the synthesized state machine', () => {
+  let db: TestDatabase;
+  beforeEach(async () => {
+    db = await createTestDatabase('e2e');
+    await seedProducts(db, 3000);
+  });
+  afterEach(async () => db.close());
+
+  const snapshot = async () => ({ schema: await tableSchema(db.pg, 'Product'), data: await tableChecksum(db.pg, 'Product', 'id') });
+
+  it('migrates "Product".price to price_cents while the application writes, and every row ends up right', async () => {
+    // Prepare: application traffic for the whole run, up to the contract gate (when the app would read the new column).
+    const traffic = startAppTraffic({ databaseUrl: db.url, maxId: 3000, connections: 2, thinkMs: 1, insertEvery: 5 });
+    let stats: TrafficStats | undefined;
+    const approver: Approver = async (gate) => {
+      if (gate.stateName === StateName.ApproveContract) {
+        stats = await traffic.stop();
+        await db.pg.query('CREATE TABLE expected AS SELECT id, round(price * 100)::int AS cents FROM "Product"');
+      }
+      return autoApprove(gate);
+    };
+
+    // Act
+    const { result, report, messages } = await runOnDatabase(db, runbookSpec(), approver);
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(stats!.writes).toBeGreaterThan(0);
+    expect(stats!.failed).toBe(0);
+    const check = await db.pg.query(
+      `SELECT count(*)::int AS n, count(*) FILTER (WHERE p.price_cents IS DISTINCT FROM e.cents)::int AS wrong FROM expected e FULL JOIN "Product" p USING (id)`,
+    );
+    expect(check.rows[0].wrong).toBe(0);
+    expect(check.rows[0].n).toBeGreaterThanOrEqual(3000);
+    await columnMustNotExist(db.pg, 'Product', 'price');
+    await tableMustBeCleanedUp(db.pg, 'Product');
+    expect(report.status).toBe('SUCCEEDED');
+    expect(report.phases.map((p) => p.name)).toEqual([
+      'Preflight', 'ApproveStart', 'Backup', 'Expand', 'Backfill', 'Verify', 'Constrain',
+      'ConfirmReadFromNewDeployed', 'Soak', 'VerifyAfterSoak', 'ApproveContract', 'Contract',
+    ]);
+    expect(report.phases.every((p) => p.status === 'SUCCEEDED' && p.endedAt !== null)).toBe(true);
+    expect(report.backfill.rows).toBeGreaterThanOrEqual(3000);
+    expect(report.backfill.batches).toBeGreaterThanOrEqual(12);
+    expect(report.verify).toMatchObject({ nulls: 0, mismatches: 0 });
+    expect(report.transitions).toBeGreaterThan(10);
+    const state = await db.pg.query(`SELECT status, phase FROM _stepwise.migrations WHERE name = 'product-price-cents'`);
+    expect(state.rows[0]).toEqual({ status: 'succeeded', phase: 'contract' });
+    // Every phase change is announced.
+    expect(messages.length).toBeGreaterThanOrEqual(8);
+    expect(messages.some((m) => m.stateName === StateName.NotifySucceeded)).toBe(true);
+  });
+
+  it('rolls back when a phase fails, leaving the table exactly as it was', async () => {
+    // Prepare: VALIDATE CONSTRAINT keeps timing out, through every retry.
+    const before = await snapshot();
+    db.emulator.faults.inject({ sqlMatch: /VALIDATE CONSTRAINT/, times: 100, error: 'StatementTimeoutException' });
+
+    // Act
+    const { result, report, messages } = await runOnDatabase(db, runbookSpec());
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('MigrationRolledBack');
+    expect(report.phases.find((p) => p.name === 'Constrain')?.status).toBe('FAILED');
+    expect(report.phases.find((p) => p.name === 'Rollback')?.status).toBe('SUCCEEDED');
+    expect(await snapshot()).toEqual(before);
+    await tableMustBeCleanedUp(db.pg, 'Product');
+    expect(messages.some((m) => m.stateName === StateName.NotifyRolledBack)).toBe(true);
+  });
+
+  it('rolls back when an approver rejects, leaving the table exactly as it was', async () => {
+    const before = await snapshot();
+    const { result } = await runOnDatabase(db, runbookSpec(), rejectAt(StateName.ConfirmReadFromNewDeployed));
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('MigrationRolledBack');
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('refuses NULLs under notNull in preflight: nothing changes, the error names the rows and the fix', async () => {
+    await db.pg.query('ALTER TABLE "Product" ALTER COLUMN price DROP NOT NULL');
+    await db.pg.query('UPDATE "Product" SET price = NULL WHERE id IN (5, 50, 500)');
+    const before = await snapshot();
+    const { result, report } = await runOnDatabase(db, runbookSpec());
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('PreflightFailed');
+    expect(report.cause).toMatch(/SW_NULLS_UNDER_NOT_NULL/);
+    expect(report.cause).toMatch(/3 rows where round\(price \* 100\) is NULL[\s\S]*5, 50, 500/);
+    expect(report.cause).toMatch(/fix:/);
+    expect(await snapshot()).toEqual(before);
+    expect((await db.pg.query(`SELECT to_regnamespace('_stepwise') AS s`)).rows[0].s).toBeNull();
+  });
+
+  it('keeps the backfill cursor when a batch fails and Step Functions retries it: no batch skipped or repeated', async () => {
+    db.emulator.faults.inject({ sqlMatch: /UPDATE "public"."Product" SET/, times: 1, error: 'ConnectionReset' });
+    db.emulator.faults.inject({ sqlMatch: /UPDATE "public"."Product" SET/, times: 1, error: 'DatabaseResumingException' });
+    const { result, report } = await runOnDatabase(db, runbookSpec());
+    expect(result.status).toBe('SUCCEEDED');
+    expect(db.emulator.faults.pending()).toBe(0);
+    expect(report.backfill.rows).toBe(3000);
+    expect(report.verify.mismatches).toBe(0);
+  });
+});
