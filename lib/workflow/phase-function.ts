@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -16,6 +17,9 @@ import {
   PHASE_TIMEOUT,
   POWERTOOLS_SERVICE_NAME,
 } from './defaults';
+
+/** The repository root: where package.json and package-lock.json are. */
+const REPO_ROOT = path.join(__dirname, '..', '..');
 
 /** Props of {@link PhaseFunction}; also what a `functionFactory` receives. */
 export interface PhaseFunctionProps {
@@ -94,6 +98,9 @@ export class PhaseFunction extends Construct {
     // The function.
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry: path.join(props.entryDir ?? DEFAULT_LAMBDA_ENTRY_DIR, `${props.phase}.ts`),
+      // Found from this file, not the working directory, so synth (and the local twin) work from any folder.
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
       handler: 'handler',
       runtime: PHASE_RUNTIME,
       architecture: PHASE_ARCHITECTURE,
