@@ -1,3 +1,4 @@
+import './cli-env';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { demoCommand } from '../lib/cli/demo-command';
 import { formatError } from '../lib/cli/output';

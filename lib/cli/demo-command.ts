@@ -26,6 +26,7 @@ export const DEMO_SPEC = join(__dirname, '..', '..', 'examples', 'product-price-
 export async function demoCommand(options: DemoOptions, write: (line: string) => void): Promise<number> {
   const twin = await startLocalTwin(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {});
   const pool = new pg.Pool({ connectionString: twin.databaseUrl, max: 2 });
+  pool.on('error', (err) => write(`  (demo connection lost: ${err.message})`));
   try {
     write(`Stepwise demo: the runbook's "Product".price numeric(10,2) → price_cents integer, on ${twin.embedded ? 'an embedded' : 'your'} Postgres (${redact(twin.databaseUrl)})`);
     const seeded = Date.now();

@@ -59,6 +59,8 @@ export function startAppTraffic(options: TrafficOptions): { stop: () => Promise<
   const thinkMs = options.thinkMs ?? 5;
   const worker = async (n: number) => {
     const client = new Client({ connectionString: options.databaseUrl, application_name: `stepwise-demo-app-${n}` });
+    // A dropped connection (server restart, network) must count as failed writes, not crash the process.
+    client.on('error', () => undefined);
     await client.connect();
     let i = 0;
     try {
