@@ -42,18 +42,20 @@ export async function runCommand(options: RunOptions, write: (line: string) => v
   const spec = loadSpecFile(options.spec);
   const input = applySoak(spec, options.soak);
   const twin = await startLocalTwin(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {});
+  const approver = options.autoApprove ? undefined : terminalApprover();
   try {
     write(`local twin: Postgres ${twin.embedded ? '(embedded) ' : ''}${redact(twin.databaseUrl)}, Data API emulator ${twin.dataApi.emulator.url}`);
     const { report } = await runOnTwin({
       twin,
       input,
       write,
-      ...(options.autoApprove ? {} : { approver: terminalApprover() }),
+      ...(approver ? { approver } : {}),
       ...(options.slackWebhookUrl ? { slackWebhookUrl: options.slackWebhookUrl } : {}),
     });
     if (options.report) await writeReport(options.report, report);
     return report.status === 'SUCCEEDED' ? 0 : 1;
   } finally {
+    approver?.close();
     await twin.stop();
   }
 }

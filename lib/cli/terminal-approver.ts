@@ -1,35 +1,42 @@
-import { createInterface } from 'node:readline/promises';
+import { createInterface } from 'node:readline';
 import type { Approver } from '../local/local-twin';
 import { chatbotContent } from '../local/sns-sink';
 
+/** An approver that reads its answers from a stream; `close()` releases the stream when the run ends. */
+export type TerminalApprover = Approver & { close(): void };
+
 /**
  * Asks on the terminal at each approval gate: shows what is about to happen (the gate's notification) and waits for
- * approve or reject. Gates are asked one at a time.
+ * approve or reject (with a reason). Gates are asked one at a time; answers typed ahead (or piped) are kept in order.
  */
-export function terminalApprover(input: NodeJS.ReadableStream = process.stdin, output: NodeJS.WritableStream = process.stdout): Approver {
+export function terminalApprover(input: NodeJS.ReadableStream = process.stdin, output: NodeJS.WritableStream = process.stdout): TerminalApprover {
+  const rl = createInterface({ input, terminal: false });
+  const lines = rl[Symbol.asyncIterator]();
+  const readLine = async (prompt: string): Promise<string> => {
+    output.write(prompt);
+    const next = await lines.next();
+    if (next.done) throw new Error('standard input closed before the gate was answered');
+    return String(next.value).trim();
+  };
   let queue: Promise<unknown> = Promise.resolve();
-  return (gate) => {
-    const ask = async () => {
-      const content = chatbotContent(typeof gate.message === 'string' ? gate.message : JSON.stringify(gate.message));
-      output.write(`\n┌ approval needed: ${gate.stateName}\n`);
-      if (content?.title) output.write(`│ ${content.title}\n`);
-      for (const line of (content?.description ?? '').split('\n')) if (line.trim()) output.write(`│ ${line}\n`);
-      const rl = createInterface({ input, output });
-      try {
-        for (;;) {
-          const answer = (await rl.question('└ approve or reject? [a/r] ')).trim().toLowerCase();
-          if (answer === 'a' || answer === 'approve' || answer === 'y' || answer === 'yes') return { approved: true as const, comment: 'approved on the terminal' };
-          if (answer === 'r' || answer === 'reject' || answer === 'n' || answer === 'no') {
-            const reason = (await rl.question('  reason: ')).trim() || 'rejected on the terminal';
-            return { approved: false as const, reason };
-          }
-        }
-      } finally {
-        rl.close();
+  const ask = async (gate: Parameters<Approver>[0]) => {
+    const content = chatbotContent(typeof gate.message === 'string' ? gate.message : JSON.stringify(gate.message));
+    output.write(`\n┌ approval needed: ${gate.stateName}\n`);
+    if (content?.title) output.write(`│ ${content.title}\n`);
+    for (const line of (content?.description ?? '').split('\n')) if (line.trim()) output.write(`│ ${line}\n`);
+    for (;;) {
+      const answer = (await readLine('└ approve or reject? [a/r] ')).toLowerCase();
+      if (['a', 'approve', 'y', 'yes'].includes(answer)) return { approved: true as const, comment: 'approved on the terminal' };
+      if (['r', 'reject', 'n', 'no'].includes(answer)) {
+        const reason = (await readLine('  reason: ')) || 'rejected on the terminal';
+        return { approved: false as const, reason };
       }
-    };
-    const next = queue.then(ask, ask);
+    }
+  };
+  const approver = (gate: Parameters<Approver>[0]) => {
+    const next = queue.then(() => ask(gate), () => ask(gate));
     queue = next;
     return next;
   };
+  return Object.assign(approver, { close: () => rl.close() });
 }
