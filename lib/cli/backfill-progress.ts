@@ -36,9 +36,9 @@ export function watchBackfill(db: Executor, migration: string, options: { tty: b
   };
   const timer = setInterval(() => void tick(), options.intervalMs ?? 250);
   return {
-    stop: async () => {
+    /** Stops at once (synchronously), so the next line printed does not land inside the bar. */
+    stop: () => {
       clearInterval(timer);
-      await tick();
       stopped = true;
       bar?.stop();
     },

@@ -79,10 +79,10 @@ export async function runOnTwin(ctx: LocalRunContext): Promise<{ report: RunRepo
         if (entered === StateName.Backfill && !progress) {
           progress = watchBackfill(ctx.twin.dataApi.executor, ctx.input.name, { tty: Boolean(process.stdout.isTTY), write: ctx.write });
         }
-        if (entered === StateName.NotifyBackfilled || entered === StateName.NotifyFailed) void progress?.stop();
+        if (entered === StateName.NotifyBackfilled || entered === StateName.NotifyFailed) progress?.stop();
       },
     });
-    await progress?.stop();
+    progress?.stop();
     ctx.write(formatReport(report));
     return { report };
   } finally {

@@ -1,0 +1,4 @@
+export * from './commands';
+export * from './execution-view';
+export * from './local-up-command';
+export * from './sfn-client';

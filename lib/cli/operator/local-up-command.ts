@@ -1,0 +1,62 @@
+import { ConfigError } from '../../errors';
+import { startLocalTwin } from '../../local/local-twin';
+import { startStepwiseEndpoint } from '../../local/sfn-endpoint';
+import { createSnsSink } from '../../local/sns-sink';
+import { redact } from '../run-command';
+
+export interface LocalUpOptions {
+  /** @default 8083 */
+  readonly port?: number;
+  /** @default 127.0.0.1 */
+  readonly host?: string;
+  readonly databaseUrl?: string;
+  readonly slackWebhookUrl?: string;
+  /** Caps every Wait state (soak, backfill pauses, maintenance windows) at this many ms: demos only. */
+  readonly maxWaitMs?: number;
+}
+
+/** Default port of `stepwise local up` (Step Functions Local's). */
+export const DEFAULT_LOCAL_PORT = 8083;
+
+/**
+ * `stepwise local up`: the local twin (Postgres, Data API emulator) and a Step Functions-compatible endpoint in front
+ * of the synthesized state machine, until `stopped` resolves (SIGINT/SIGTERM by default). Postgres stops on exit.
+ */
+export async function localUpCommand(
+  options: LocalUpOptions,
+  write: (line: string) => void,
+  stopped: Promise<unknown> = new Promise((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  }),
+): Promise<number> {
+  const twin = await startLocalTwin(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {});
+  try {
+    write(`local twin: Postgres ${twin.embedded ? '(embedded) ' : ''}${redact(twin.databaseUrl)}, Data API emulator ${twin.dataApi.emulator.url}`);
+    write('synthesizing the state machine…');
+    const port = options.port ?? DEFAULT_LOCAL_PORT;
+    const endpoint = await startStepwiseEndpoint({
+      port,
+      ...(options.host ? { host: options.host } : {}),
+      sns: createSnsSink({ print: (line) => write(`  » ${line}`), ...(options.slackWebhookUrl ? { slackWebhookUrl: options.slackWebhookUrl } : {}) }),
+      ...(options.maxWaitMs !== undefined ? { maxWaitMs: options.maxWaitMs } : {}),
+    }).catch((err: unknown) => {
+      if ((err as { code?: string }).code === 'EADDRINUSE') {
+        throw new ConfigError(`port ${port} is already in use`, 'Pass another --port (0 picks a free one), or stop what listens there (another `stepwise local up`?).', { port });
+      }
+      throw err;
+    });
+    try {
+      write(`Step Functions endpoint: ${endpoint.url}  (state machine ${endpoint.machine.stateMachineArn})`);
+      write(`  export AWS_ENDPOINT_URL=${endpoint.url}    # or pass --endpoint-url ${endpoint.url}`);
+      write('  then: stepwise start --spec <file>, stepwise status, stepwise approve <execution>, …   Ctrl-C stops.');
+      await stopped;
+      write('stopping: running executions are aborted, Postgres stops');
+    } finally {
+      await endpoint.close();
+    }
+    return 0;
+  } finally {
+    await twin.stop();
+  }
+}
