@@ -4,6 +4,16 @@ import { demoCommand } from '../lib/cli/demo-command';
 import { formatError } from '../lib/cli/output';
 import { planCommand } from '../lib/cli/plan-command';
 import { runCommand } from '../lib/cli/run-command';
+import {
+  abortCommand,
+  approveCommand,
+  DEFAULT_LOCAL_PORT,
+  historyCommand,
+  localUpCommand,
+  rejectCommand,
+  startCommand,
+  statusCommand,
+} from '../lib/cli/operator';
 
 const write = (line: string) => process.stdout.write(`${line}\n`);
 const positiveInt = (value: string) => {
@@ -57,5 +67,90 @@ program
   .option('--connections <n>', 'simulated application connections', positiveInt, 3)
   .option('--report <file>', 'write the run report (JSON) to this file')
   .action(action((o) => demoCommand(o, write)));
+
+// ---- the operator's commands: only through @aws-sdk/client-sfn (AWS, `stepwise local up`, LocalStack) ----
+const info = (line: string) => process.stderr.write(`${line}\n`);
+const port = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0 picks a free one)');
+  return n;
+};
+const nonNegativeInt = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
+  return n;
+};
+/** --endpoint-url, --region, --state-machine-arn on every operator command. */
+const sfnOptions = (command: Command, withMachine = true) => {
+  command
+    .option('--endpoint-url <url>', 'Step Functions endpoint (default: $AWS_ENDPOINT_URL_SFN, $AWS_ENDPOINT_URL, else AWS)')
+    .addOption(new Option('--region <region>', 'AWS region (default: $AWS_REGION or your profile; us-east-1 for a local endpoint)'));
+  if (withMachine) {
+    command.addOption(
+      new Option('--state-machine-arn <arn>', 'the Stepwise state machine (default: the one named like "stepwise")').env('STEPWISE_STATE_MACHINE_ARN'),
+    );
+  }
+  return command;
+};
+
+sfnOptions(
+  program
+    .command('start')
+    .description('start a migration: checks the spec, starts an execution with it as input, prints the execution ARN')
+    .requiredOption('--spec <file>', 'migration spec (JSON)')
+    .option('--name <name>', 'execution name (default: <spec name>-<UTC timestamp>)')
+    .option('--soak <duration>', "override the spec's soak (ISO 8601, e.g. PT2S)"),
+).action(action((o) => startCommand(o, write, info)));
+
+sfnOptions(
+  program
+    .command('status')
+    .description('where an execution is: status, phase, backfill progress, the gate waiting for approval')
+    .argument('[execution]', 'execution name or ARN (default: the latest execution)')
+    .option('--json', 'print JSON (status, waitingFor, phase, progress, phases, …)'),
+).action(action((execution: string | undefined, o) => statusCommand({ ...o, execution }, write)));
+
+sfnOptions(
+  program
+    .command('approve')
+    .description('approve the gate the execution waits at (SendTaskSuccess)')
+    .argument('<execution>', 'execution name or ARN')
+    .option('--comment <text>', 'recorded with the approval'),
+).action(action((execution: string, o) => approveCommand({ ...o, execution }, write)));
+
+sfnOptions(
+  program
+    .command('reject')
+    .description('reject the gate the execution waits at (SendTaskFailure, error "Rejected"): the workflow rolls back')
+    .argument('<execution>', 'execution name or ARN')
+    .requiredOption('--reason <text>', 'why (recorded as the failure cause and in the notifications)'),
+).action(action((execution: string, o) => rejectCommand({ ...o, execution }, write)));
+
+sfnOptions(
+  program
+    .command('abort')
+    .description('stop an execution at once (StopExecution); no rollback runs — prefer reject at a gate')
+    .argument('<execution>', 'execution name or ARN')
+    .option('--reason <text>', 'recorded as the stop cause'),
+).action(action((execution: string, o) => abortCommand({ ...o, execution }, write)));
+
+sfnOptions(
+  program
+    .command('history')
+    .description("an execution's events, one per line")
+    .argument('<execution>', 'execution name or ARN')
+    .option('--json', 'print the events as JSON'),
+).action(action((execution: string, o) => historyCommand({ ...o, execution }, write)));
+
+const local = program.command('local').description('the local twin as a service');
+local
+  .command('up')
+  .description('serve a Step Functions-compatible endpoint in front of the local twin (embedded Postgres, Data API emulator) until Ctrl-C')
+  .option('--port <n>', 'port to listen on (0: any free port)', port, DEFAULT_LOCAL_PORT)
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .addOption(databaseUrl())
+  .addOption(new Option('--slack-webhook-url <url>', 'also post notifications to this Slack incoming webhook').env('STEPWISE_SLACK_WEBHOOK_URL'))
+  .option('--max-wait-ms <n>', 'cap every Wait state (soak, maintenance window) at n ms: demos only', nonNegativeInt)
+  .action(action((o) => localUpCommand(o, write)));
 
 void program.parseAsync(process.argv);

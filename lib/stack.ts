@@ -1,9 +1,16 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { readFileSync } from 'node:fs';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { ConfigError } from './errors';
+import { ConfigError, StepwiseError } from './errors';
+import { loadSpecFile } from './spec';
+import { assertTimeZone, parseAwsCron } from './window';
+import { MaintenanceWindowSchedule } from './workflow/maintenance-window';
 import { MigrationWorkflow, type MigrationWorkflowProps } from './workflow/migration-workflow';
+import { StepwiseSlackChannel } from './workflow/slack-channel';
 import { StepwiseTopic } from './workflow/stepwise-topic';
 import { EXAMPLE, validateWorkflowProps } from './workflow/validate-props';
+import { WorkflowAlarms } from './workflow/workflow-alarms';
 
 /** The database a deployment targets: the three workflow inputs that have no default. */
 export interface DatabaseTarget {
@@ -12,11 +19,141 @@ export interface DatabaseTarget {
   readonly database: string;
 }
 
-/** Props of {@link StepwiseStack}: the workflow inputs; the database target falls back to CDK context. */
+/**
+ * Optional deployment inputs, as CDK context (`-c key=value`, all strings) or as props (typed). Props win.
+ */
+export interface DeploymentOptions {
+  /** AWS Chatbot: Slack workspace id (`T...`); with `slackChannelId`, creates a SlackChannelConfiguration. */
+  readonly slackWorkspaceId?: string;
+  /** AWS Chatbot: Slack channel id (`C...`). */
+  readonly slackChannelId?: string;
+  /** Email addresses subscribed to the topic; in context a comma-separated list. */
+  readonly notifyEmails?: readonly string[];
+  /** EventBridge Scheduler cron of the maintenance window, e.g. `cron(0 2 ? * SAT *)`; needs `windowSpec`. */
+  readonly windowSchedule?: string;
+  /** IANA time zone of `windowSchedule`. @default 'UTC' */
+  readonly windowTimezone?: string;
+  /** Spec file the schedule starts (read and validated at synth, embedded as the execution input). */
+  readonly windowSpec?: string;
+  /** Flexible time window of the schedule, in minutes (1–1440). @default 15 */
+  readonly windowFlexibleMinutes?: number;
+}
+
+/** Props of {@link StepwiseStack}: the workflow inputs; the database target and options fall back to CDK context. */
 export interface StepwiseStackProps
   extends StackProps,
     Partial<DatabaseTarget>,
-    Omit<MigrationWorkflowProps, keyof DatabaseTarget | 'topic'> {}
+    DeploymentOptions,
+    Omit<MigrationWorkflowProps, keyof DatabaseTarget | 'topic'> {
+  /**
+   * CloudWatch alarms (execution failed, timed out, backfill stalled) published to the topic.
+   * @default true
+   */
+  readonly alarms?: boolean;
+}
+
+/** Optional CDK context keys (`-c key=value`). */
+export const OPTION_KEYS: readonly (keyof DeploymentOptions)[] = [
+  'slackWorkspaceId',
+  'slackChannelId',
+  'notifyEmails',
+  'windowSchedule',
+  'windowTimezone',
+  'windowSpec',
+  'windowFlexibleMinutes',
+];
+
+/** The options once validated: the spec read from `windowSpec`, the schedule checked. */
+export interface ResolvedOptions {
+  readonly slack?: { readonly workspaceId: string; readonly channelId: string };
+  readonly notifyEmails: readonly string[];
+  readonly window?: { readonly schedule: string; readonly timeZone: string; readonly spec: unknown; readonly specFile: string; readonly flexibleMinutes: number };
+}
+
+const SLACK_WORKSPACE_ID = /^[0-9A-Z]{1,255}$/;
+const SLACK_CHANNEL_ID = /^[A-Za-z0-9]{1,255}$/;
+const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
+const OPTION_EXAMPLE =
+  "-c slackWorkspaceId=T0123ABCDEF -c slackChannelId=C0123ABCDEF -c notifyEmails=dba@example.com,oncall@example.com " +
+  "-c 'windowSchedule=cron(0 2 ? * SAT *)' -c windowTimezone=Europe/Berlin -c windowSpec=examples/product-price-cents.json";
+
+/**
+ * Reads and validates the optional inputs (props win over CDK context). Throws one `ConfigError` naming every
+ * malformed key: both Slack ids or neither, well-formed ids and emails, a six-field cron with a valid time zone, a
+ * readable and valid spec file for the window (read now, with `loadSpecFile`).
+ */
+export function deploymentOptionsFromContext(scope: Construct, given: DeploymentOptions = {}): ResolvedOptions {
+  const read = (key: keyof DeploymentOptions): string | undefined => {
+    const value: unknown = given[key] ?? scope.node.tryGetContext(key);
+    if (value === undefined || value === null) return undefined;
+    const text = Array.isArray(value) ? value.join(',') : String(value);
+    return text.trim() === '' ? undefined : text.trim();
+  };
+  const problems: string[] = [];
+  const workspaceId = read('slackWorkspaceId');
+  const channelId = read('slackChannelId');
+  if ((workspaceId === undefined) !== (channelId === undefined)) {
+    problems.push('slackWorkspaceId and slackChannelId go together: give both (Slack through AWS Chatbot) or neither.');
+  }
+  if (workspaceId !== undefined && !SLACK_WORKSPACE_ID.test(workspaceId)) {
+    problems.push(`slackWorkspaceId must be the workspace id AWS Chatbot shows (upper-case letters and digits, e.g. T0123ABCDEF), got ${JSON.stringify(workspaceId)}.`);
+  }
+  if (channelId !== undefined && !SLACK_CHANNEL_ID.test(channelId)) {
+    problems.push(`slackChannelId must be a Slack channel id (letters and digits, e.g. C0123ABCDEF), got ${JSON.stringify(channelId)}.`);
+  }
+  const emails = (read('notifyEmails') ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '');
+  for (const email of emails) if (!EMAIL.test(email)) problems.push(`notifyEmails: ${JSON.stringify(email)} is not an email address.`);
+
+  const schedule = read('windowSchedule');
+  const timeZone = read('windowTimezone');
+  const specFile = read('windowSpec');
+  const flexible = read('windowFlexibleMinutes');
+  let spec: unknown;
+  if (schedule === undefined && (specFile !== undefined || timeZone !== undefined || flexible !== undefined)) {
+    problems.push('windowSpec, windowTimezone and windowFlexibleMinutes need windowSchedule (the cron of the maintenance window).');
+  }
+  if (schedule !== undefined) {
+    collect(problems, () => parseAwsCron(schedule));
+    if (timeZone !== undefined) collect(problems, () => assertTimeZone(timeZone));
+    if (specFile === undefined) problems.push('windowSchedule needs windowSpec: the spec file the schedule starts.');
+    else {
+      collect(problems, () => {
+        loadSpecFile(specFile);
+        // The execution input is the spec as written (Init wraps it); loadSpecFile proved it parses and validates.
+        spec = JSON.parse(readFileSync(specFile, 'utf8'));
+      });
+    }
+  }
+  const flexibleMinutes = flexible === undefined ? 15 : Number(flexible);
+  if (!(Number.isInteger(flexibleMinutes) && flexibleMinutes >= 1 && flexibleMinutes <= 1440)) {
+    problems.push(`windowFlexibleMinutes must be an integer from 1 to 1440, got ${JSON.stringify(flexible)}.`);
+  }
+
+  if (problems.length > 0) {
+    throw new ConfigError(
+      `Invalid CDK context or props:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      `Fix the keys above; every optional key at once looks like: npx cdk synth ... ${OPTION_EXAMPLE}`,
+      { problems, keys: OPTION_KEYS },
+    );
+  }
+  return {
+    notifyEmails: emails,
+    ...(workspaceId !== undefined && channelId !== undefined ? { slack: { workspaceId, channelId } } : {}),
+    ...(schedule !== undefined && specFile !== undefined
+      ? { window: { schedule, timeZone: timeZone ?? 'UTC', spec, specFile, flexibleMinutes } }
+      : {}),
+  };
+}
+
+/** Runs a check and records its error message (a `StepwiseError` with its hint) instead of throwing. */
+function collect(problems: string[], check: () => void): void {
+  try {
+    check();
+  } catch (err) {
+    if (err instanceof StepwiseError) problems.push(`${err.message} (${err.hint})`);
+    else throw err;
+  }
+}
 
 /** CDK context keys (`-c key=value`) holding the database target. */
 export const CONTEXT_KEYS: readonly (keyof DatabaseTarget)[] = ['clusterArn', 'secretArn', 'database'];
@@ -64,10 +201,19 @@ export class StepwiseStack extends Stack {
   readonly workflow: MigrationWorkflow;
   /** The notification topic and its key. */
   readonly notifications: StepwiseTopic;
+  /** The validated optional inputs. */
+  readonly options: ResolvedOptions;
+  /** Alarms on the workflow (absent with `alarms: false`). */
+  readonly alarms?: WorkflowAlarms;
+  /** The AWS Chatbot Slack channel (when both Slack ids are given). */
+  readonly slack?: StepwiseSlackChannel;
+  /** The maintenance-window schedule (when `windowSchedule` is given). */
+  readonly window?: MaintenanceWindowSchedule;
 
   constructor(scope: Construct, id: string, props: StepwiseStackProps = {}) {
     super(scope, id, props);
     const target = stackPropsFromContext(this, props);
+    this.options = deploymentOptionsFromContext(this, props);
     this.notifications = new StepwiseTopic(this, 'Notifications');
     this.workflow = new MigrationWorkflow(this, 'Workflow', {
       ...target,
@@ -77,7 +223,38 @@ export class StepwiseStack extends Stack {
       approvalTimeout: props.approvalTimeout,
       executionTimeout: props.executionTimeout,
       functionFactory: props.functionFactory,
+      clusterSnapshot: props.clusterSnapshot,
     });
+    const { topic } = this.notifications;
+    const { stateMachine, phaseFunctions } = this.workflow;
+
+    for (const email of this.options.notifyEmails) topic.addSubscription(new subscriptions.EmailSubscription(email));
+    if (this.options.slack) {
+      this.slack = new StepwiseSlackChannel(this, 'Slack', {
+        slackWorkspaceId: this.options.slack.workspaceId,
+        slackChannelId: this.options.slack.channelId,
+        topic,
+        stateMachine,
+      });
+    }
+    if (this.options.window) {
+      this.window = new MaintenanceWindowSchedule(this, 'MaintenanceWindow', {
+        stateMachine,
+        schedule: this.options.window.schedule,
+        timeZone: this.options.window.timeZone,
+        spec: this.options.window.spec,
+        flexibleWindow: Duration.minutes(this.options.window.flexibleMinutes),
+      });
+    }
+    if (props.alarms !== false) {
+      this.alarms = new WorkflowAlarms(this, 'Alarms', {
+        stateMachine,
+        backfill: phaseFunctions.backfill,
+        after: [phaseFunctions.verify, phaseFunctions.rollback],
+        topic,
+        topicKey: this.notifications.key,
+      });
+    }
     new CfnOutput(this, 'StateMachineArn', {
       value: this.workflow.stateMachine.stateMachineArn,
       description: 'Start a migration here (stepwise start); its input is the spec.',

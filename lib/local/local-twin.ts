@@ -1,5 +1,6 @@
 import { buildRunReport, type RunReport } from '../report/run-report';
 import { synthesizeDefinition } from '../workflow/synthesize-definition';
+import { LOCAL_TASK_OVERRIDES } from './local-task-overrides';
 import { startLocalDataApi, type LocalDataApi } from './local-data-api';
 import { PHASE_LAMBDAS } from './phase-lambdas';
 import { startPostgres, type PostgresServer } from './postgres-server';
@@ -109,6 +110,7 @@ export async function runMigrationLocally(options: LocalMigrationOptions): Promi
     lambdas: PHASE_LAMBDAS,
     sns: options.sns,
     approvals,
+    taskOverrides: LOCAL_TASK_OVERRIDES,
     input: options.spec,
     name: options.name ?? `${typeof specName === 'string' ? specName : 'migration'}-${Date.now()}`,
     ...(options.maxWaitMs !== undefined ? { maxWaitMs: options.maxWaitMs } : {}),

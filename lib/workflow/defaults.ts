@@ -72,3 +72,24 @@ export const ROLLBACK_RETRY = { maxAttempts: 5, backoffRate: 2, interval: Durati
 
 /** Retry of a notification on any task failure (throttling, SNS or KMS hiccups). */
 export const NOTIFY_RETRY = { maxAttempts: 2, backoffRate: 2, interval: Duration.seconds(2) } as const;
+
+/** `TimeoutSeconds` of one RDS API call (CreateDBClusterSnapshot, DescribeDBClusterSnapshots). */
+export const SNAPSHOT_CALL_TIMEOUT = Duration.seconds(60);
+/** Pause between two snapshot status polls: Aurora snapshots are storage-level and usually take minutes. */
+export const DEFAULT_SNAPSHOT_POLL_INTERVAL = Duration.seconds(60);
+/**
+ * Polls before a snapshot still `creating` counts as failed: 360 x 60 s = 6 hours. Each poll costs 4 state
+ * transitions and ~9 history events, so the longest snapshot wait uses ~3,200 of the execution's 25,000 events.
+ */
+export const DEFAULT_SNAPSHOT_MAX_POLLS = 360;
+/** Retry of CreateDBClusterSnapshot while the cluster is busy (another snapshot, an automated backup). */
+export const SNAPSHOT_CREATE_RETRY = { maxAttempts: 6, backoffRate: 2, interval: Duration.seconds(30) } as const;
+/** Retry of DescribeDBClusterSnapshots on throttling. */
+export const SNAPSHOT_DESCRIBE_RETRY = { maxAttempts: 3, backoffRate: 2, interval: Duration.seconds(5) } as const;
+
+/** Period of the alarm metrics (CloudWatch's standard resolution for Step Functions and Lambda metrics). */
+export const ALARM_PERIOD = Duration.minutes(5);
+/** How long the backfill may go without an invocation before the stall alarm fires. */
+export const DEFAULT_BACKFILL_STALL_AFTER = Duration.minutes(15);
+/** Window in which a backfill counts as "recently active" for the stall alarm. */
+export const BACKFILL_ACTIVE_WINDOW = Duration.hours(1);

@@ -1,4 +1,4 @@
-import { Annotations, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Arn, ArnFormat, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -10,12 +10,14 @@ import {
   DEFAULT_APPROVAL_TIMEOUT,
   DEFAULT_BACKFILL_MAX_SECONDS,
   DEFAULT_EXECUTION_TIMEOUT,
+  DEFAULT_SNAPSHOT_MAX_POLLS,
+  DEFAULT_SNAPSHOT_POLL_INTERVAL,
   PHASE_TIMEOUT,
   STATE_MACHINE_LOG_PREFIX,
   STATE_MACHINE_LOG_RETENTION,
   TASK_TIMEOUT_MARGIN,
 } from './defaults';
-import { migrationDefinition } from './definition';
+import { migrationDefinition, SNAPSHOT_ID_PREFIX, type ClusterSnapshotContext } from './definition';
 import { PhaseFunction, type PhaseFunctionProps } from './phase-function';
 import { StepwiseTopic } from './stepwise-topic';
 import { assertValidWorkflowProps } from './validate-props';
@@ -64,6 +66,13 @@ export interface MigrationWorkflowProps {
    * @default - a `PhaseFunction` per phase
    */
   readonly functionFactory?: PhaseFunctionFactory;
+  /**
+   * Take an Aurora cluster snapshot (Step Functions AWS SDK integration, no Lambda) right after the Backup phase and
+   * wait until it is available. Its identifier, `stepwise-<sha1 of the execution ARN>`, appears in every later
+   * notification. Turn it off only when another mechanism (AWS Backup) guarantees a restore point.
+   * @default true
+   */
+  readonly clusterSnapshot?: boolean;
 }
 
 /**
@@ -88,6 +97,8 @@ export class MigrationWorkflow extends Construct {
   readonly topic: sns.ITopic;
   /** The state machine's execution log group, under `/aws/vendedlogs/states/`. */
   readonly logGroup: logs.LogGroup;
+  /** ARN pattern of the cluster snapshots the workflow creates (`...:cluster-snapshot:stepwise-*`); undefined when off. */
+  readonly snapshotArnPattern?: string;
 
   constructor(scope: Construct, id: string, props: MigrationWorkflowProps) {
     super(scope, id);
@@ -130,6 +141,8 @@ export class MigrationWorkflow extends Construct {
       logGroupName: `${STATE_MACHINE_LOG_PREFIX}${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}`,
       retention: STATE_MACHINE_LOG_RETENTION,
     });
+    const snapshot = props.clusterSnapshot === false ? undefined : this.snapshotContext(props.clusterArn);
+    this.snapshotArnPattern = snapshot?.snapshotArnPattern;
     const taskTimeouts = Object.fromEntries(
       Object.values(Phase).map((phase) => [phase, lambdaTimeouts[phase].plus(TASK_TIMEOUT_MARGIN)]),
     ) as Record<Phase, Duration>;
@@ -137,7 +150,14 @@ export class MigrationWorkflow extends Construct {
       comment: 'Stepwise: one zero-downtime column migration per execution; the input is the migration spec.',
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromChainable(
-        migrationDefinition({ scope: new Construct(this, 'Definition'), functions: this.phaseFunctions, taskTimeouts, topic: this.topic, approvalTimeout }),
+        migrationDefinition({
+          scope: new Construct(this, 'Definition'),
+          functions: this.phaseFunctions,
+          taskTimeouts,
+          topic: this.topic,
+          approvalTimeout,
+          ...(snapshot === undefined ? {} : { snapshot }),
+        }),
       ),
       timeout: executionTimeout,
       tracingEnabled: true,
@@ -148,6 +168,27 @@ export class MigrationWorkflow extends Construct {
     // Publishing to an SSE-KMS topic needs the key; SnsPublish grants only sns:Publish.
     this.topic.masterKey?.grant(this.stateMachine, 'kms:GenerateDataKey', 'kms:Decrypt');
     this.acknowledgeNagFindings();
+  }
+
+  /** Where the snapshot states point: the cluster identifier and the ARN pattern of Stepwise's snapshots. */
+  private snapshotContext(clusterArn: string): ClusterSnapshotContext {
+    const parts = Arn.split(clusterArn, ArnFormat.COLON_RESOURCE_NAME);
+    const snapshotArnPattern = Stack.of(this).formatArn({
+      partition: parts.partition,
+      service: 'rds',
+      region: parts.region,
+      account: parts.account,
+      resource: 'cluster-snapshot',
+      resourceName: `${SNAPSHOT_ID_PREFIX}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    return {
+      clusterArn,
+      clusterIdentifier: parts.resourceName ?? clusterArn,
+      snapshotArnPattern,
+      pollInterval: DEFAULT_SNAPSHOT_POLL_INTERVAL,
+      maxPolls: DEFAULT_SNAPSHOT_MAX_POLLS,
+    };
   }
 
   /** The Data API client calls its own region: a stack in another region than the cluster cannot reach it. */
@@ -172,6 +213,15 @@ export class MigrationWorkflow extends Construct {
         'Step Functions vended log delivery (logs:CreateLogDelivery and friends) and X-Ray (PutTraceSegments, ' +
         'GetSamplingRules) have no resource-level permissions; AWS documents "*" for both.',
     });
+    if (this.snapshotArnPattern !== undefined) {
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${flattenArn(Stack.of(this).resolve(this.snapshotArnPattern))}]`,
+        reason:
+          'rds:CreateDBClusterSnapshot, rds:AddTagsToResource and rds:DescribeDBClusterSnapshots on the snapshots this ' +
+          'workflow names (stepwise-<sha1 of the execution ARN>): the identifier is computed per execution, so the ' +
+          'narrowest ARN is the stepwise- prefix in the cluster\'s account and region.',
+      });
+    }
     for (const fn of Object.values(this.phaseFunctions)) {
       Validations.of(role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${flattenArn(Stack.of(this).resolve(fn.functionArn))}:*]`,
@@ -182,8 +232,10 @@ export class MigrationWorkflow extends Construct {
 }
 
 /** Renders an ARN the way cdk-nag names it in findings: `<LogicalId.Arn>` for a GetAtt, the string otherwise. */
-function flattenArn(resolved: unknown): string {
+export function flattenArn(resolved: unknown): string {
   if (typeof resolved === 'string') return resolved;
+  const join = (resolved as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (join) return join[1].map(flattenArn).join(join[0]);
   const getAtt = (resolved as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
   if (getAtt) return `<${getAtt[0]}.${getAtt[1]}>`;
   const ref = (resolved as { Ref?: string }).Ref;

@@ -11,6 +11,11 @@ export const StateName = {
   NotifyPlanned: 'NotifyPlanned',
   ApproveStart: Gate.Start,
   Backup: 'Backup',
+  CreateSnapshot: 'CreateSnapshot',
+  SnapshotWait: 'SnapshotWait',
+  CountSnapshotPoll: 'CountSnapshotPoll',
+  DescribeSnapshot: 'DescribeSnapshot',
+  SnapshotReady: 'SnapshotReady',
   Expand: 'Expand',
   NotifyExpanded: 'NotifyExpanded',
   DualWriteMode: 'DualWriteMode',
@@ -32,6 +37,7 @@ export const StateName = {
   NotifySucceeded: 'NotifySucceeded',
   Succeeded: 'Succeeded',
   // failure paths
+  SnapshotFailed: 'SnapshotFailed',
   NotifyPreflightFailed: 'NotifyPreflightFailed',
   PreflightFailed: 'PreflightFailed',
   NotifyFailed: 'NotifyFailed',
@@ -49,6 +55,10 @@ export type StateName = (typeof StateName)[keyof typeof StateName];
 export const Slot = {
   Preflight: 'preflight',
   Backup: 'backup',
+  /** The Aurora cluster snapshot: `{ id, status }` (set by Init, updated by CreateSnapshot/DescribeSnapshot). */
+  Snapshot: 'snapshot',
+  /** How many times DescribeSnapshot polled: `{ count }`. */
+  SnapshotPolls: 'snapshotPolls',
   Expand: 'expand',
   Backfill: 'backfill',
   Verify: 'verify',

@@ -131,7 +131,11 @@ describe('MigrationWorkflow', () => {
 
     it('starts at Init wrapping the spec and uses JSONPath only', () => {
       expect(definition['StartAt']).toBe(StateName.Init);
-      expect(states[StateName.Init]).toMatchObject({ Type: 'Pass', Parameters: { 'spec.$': '$' } });
+      expect(states[StateName.Init]).toMatchObject({ Type: 'Pass', Parameters: {
+        'spec.$': '$',
+        snapshot: { 'id.$': "States.Format('stepwise-{}', States.Hash($$.Execution.Id, 'SHA-1'))", status: 'not-taken' },
+        snapshotPolls: { count: 0 },
+      } });
       expect(JSON.stringify(definition)).not.toContain('JSONata');
       expect(definition['TimeoutSeconds']).toBe(Duration.days(90).toSeconds());
     });
@@ -144,9 +148,11 @@ describe('MigrationWorkflow', () => {
     });
 
     it('catches failures from ApproveStart through ApproveContract into NotifyFailed, and not contract', () => {
-      const guarded = [StateName.ApproveStart, StateName.Backup, StateName.Expand, StateName.ConfirmDualWriteDeployed, StateName.Backfill,
+      const guarded = [StateName.ApproveStart, StateName.Backup, StateName.CreateSnapshot, StateName.DescribeSnapshot, StateName.Expand, StateName.ConfirmDualWriteDeployed, StateName.Backfill,
         StateName.Verify, StateName.Constrain, StateName.ConfirmReadFromNewDeployed, StateName.VerifyAfterSoak, StateName.ApproveContract];
-      for (const name of guarded) expect([name, states[name]?.Catch?.[0]?.Next]).toEqual([name, StateName.NotifyFailed]);
+      for (const name of guarded) expect([name, states[name]?.Catch?.at(-1)?.Next]).toEqual([name, StateName.NotifyFailed]);
+      expect(states[StateName.CreateSnapshot]?.Catch?.[0]).toMatchObject({ ErrorEquals: ['Rds.DbClusterSnapshotAlreadyExistsException'], Next: StateName.SnapshotWait });
+      expect(states[StateName.SnapshotFailed]?.Next).toBe(StateName.NotifyFailed);
       expect(states[StateName.Preflight]?.Catch?.[0]?.Next).toBe(StateName.NotifyPreflightFailed);
       expect(states[StateName.Contract]?.Catch?.[0]?.Next).toBe(StateName.NotifyContractFailed);
       expect(states[StateName.Rollback]?.Catch?.[0]?.Next).toBe(StateName.NotifyRollbackFailed);

@@ -13,6 +13,8 @@ P.withResolvers ??= () => {
   return { promise, resolve, reject };
 };
 
+const snapshotIdOf = (input: unknown): string => (input as { DbClusterSnapshotIdentifier: string }).DbClusterSnapshotIdentifier;
+
 describe('synthesizeDefinition', () => {
   const result = synthesizeDefinition();
   const states = result.definition['States'] as Record<string, AslState>;
@@ -46,7 +48,7 @@ describe('synthesizeDefinition', () => {
     const spec = { name: 'price-to-cents', dualWrite: 'application' };
     const published: Record<string, unknown>[] = [];
     const publish = (name: string) => (input: unknown) => { published.push({ name, input }); return { MessageId: '1' }; };
-    const noWaits = { [StateName.BackfillWait]: 0, [StateName.Soak]: 0 };
+    const noWaits = { [StateName.BackfillWait]: 0, [StateName.Soak]: 0, [StateName.SnapshotWait]: 0 };
     // The runner supplies the context object; the gates read $$.Task.Token from it.
     const context = { Execution: { Id: 'arn:aws:states:us-east-1:000000000000:execution:stepwise:test' }, Task: { Token: 'token-1' } };
     // 90 days overflows a Node timer (2^31 ms); a local runner has to clamp the execution timeout.
@@ -63,18 +65,25 @@ describe('synthesizeDefinition', () => {
       [StateName.Constrain]: () => ({ steps: [], seconds: 0 }),
       [StateName.Contract]: () => ({ steps: [], seconds: 0 }),
       [StateName.Rollback]: () => ({ steps: ['drop column'], seconds: 0 }),
+      [StateName.CreateSnapshot]: (input: unknown) => ({ DbClusterSnapshot: { DbClusterSnapshotIdentifier: snapshotIdOf(input), Status: 'creating' } }),
+      [StateName.DescribeSnapshot]: (input: unknown) => ({ DbClusterSnapshots: [{ DbClusterSnapshotIdentifier: snapshotIdOf(input), Status: 'available' }] }),
       ...Object.fromEntries(Object.values(StateName).filter((n) => n.startsWith('Notify') || n.startsWith('Approve') || n.startsWith('Confirm')).map((n) => [n, publish(n)])),
     };
 
     it('runs the happy path through every gate and both loops', async () => {
       const machine = new StateMachine(definition);
       const output = (await machine.run(spec, { overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: noWaits }, context: context as never }).result) as Record<string, unknown>;
-      expect(Object.keys(output).sort()).toEqual(['approvals', 'backfill', 'backup', 'constrain', 'contract', 'expand', 'preflight', 'spec', 'verify', 'verifyAfterSoak']);
+      expect(Object.keys(output).sort()).toEqual(['approvals', 'backfill', 'backup', 'constrain', 'contract', 'expand', 'preflight', 'snapshot', 'snapshotPolls', 'spec', 'verify', 'verifyAfterSoak']);
+      // Created 'creating', polled once, then available; the id is derived from the execution ARN.
+      expect(output['snapshotPolls']).toEqual({ count: 1 });
+      expect(output['snapshot']).toEqual({ id: expect.stringMatching(/^stepwise-[0-9a-f]{40}$/), status: 'available' });
       expect(Object.keys(output['approvals'] as object).sort()).toEqual(['ApproveContract', 'ApproveStart', 'ConfirmDualWriteDeployed', 'ConfirmReadFromNewDeployed']);
       expect(backfillCalls).toBe(2);
       const gate = published.find((p) => p['name'] === StateName.ApproveStart)?.['input'] as { Message: { content: { description: string; nextSteps: string[] }; metadata: { threadId: string } } };
       expect(gate.Message.metadata.threadId).toBe('price-to-cents');
       expect(gate.Message.content.nextSteps[0]).toMatch(/^stepwise approve arn:aws:states:/);
+      const contractGate = published.find((p) => p['name'] === StateName.ApproveContract)?.['input'] as typeof gate;
+      expect(contractGate.Message.content.description).toMatch(/Cluster snapshot: stepwise-[0-9a-f]{40} \(available\)/);
     });
 
     it('rolls back when a gate is rejected, and reports the cause', async () => {
@@ -95,6 +104,28 @@ describe('synthesizeDefinition', () => {
         taskResourceLocalHandlers: { ...handlers, [StateName.NotifyPlanned]: failPublish }, waitTimeOverrides: noWaits, retryIntervalOverrides: { [StateName.NotifyPlanned]: 0 } }, context: context as never });
       const output = (await run.result) as { approvals: Record<string, unknown> };
       expect(Object.keys(output.approvals)).not.toContain(StateName.ConfirmDualWriteDeployed);
+    });
+
+    it('rolls back with the snapshot status as the cause when the snapshot fails', async () => {
+      published.length = 0;
+      const machine = new StateMachine(definition);
+      const run = machine.run(spec, { overrides: { taskResourceLocalHandlers: { ...handlers,
+        [StateName.DescribeSnapshot]: (input: unknown) => ({ DbClusterSnapshots: [{ DbClusterSnapshotIdentifier: snapshotIdOf(input), Status: 'failed' }] }),
+      }, waitTimeOverrides: noWaits }, context: context as never });
+      await expect(run.result).rejects.toThrow(/Cluster snapshot stepwise-[0-9a-f]{40} ended in status failed after 1 polls/);
+      expect(published.map((p) => p['name']).slice(-2)).toEqual([StateName.NotifyFailed, StateName.NotifyRolledBack]);
+    });
+
+    it('polls the existing snapshot when CreateSnapshot finds it already exists (retry or redrive)', async () => {
+      let described = 0;
+      const machine = new StateMachine(definition);
+      const exists = () => { const e = new Error('DBClusterSnapshotAlreadyExistsFault'); e.name = 'Rds.DbClusterSnapshotAlreadyExistsException'; throw e; };
+      const run = machine.run(spec, { overrides: { taskResourceLocalHandlers: { ...handlers, [StateName.CreateSnapshot]: exists,
+        [StateName.DescribeSnapshot]: (input: unknown) => ({ DbClusterSnapshots: [{ DbClusterSnapshotIdentifier: snapshotIdOf(input), Status: ++described < 3 ? 'creating' : 'available' }] }),
+      }, waitTimeOverrides: noWaits }, context: context as never });
+      const output = (await run.result) as { snapshot: { status: string }; snapshotPolls: { count: number } };
+      expect(output.snapshot.status).toBe('available');
+      expect(output.snapshotPolls.count).toBe(3);
     });
 
     it('stops at ContractFailed without rolling back when contract fails', async () => {

@@ -15,12 +15,16 @@ import {
 } from '@aws-sdk/client-sfn';
 import { ConfigError, StepwiseError } from '../../errors';
 import { loadSpecFile } from '../../spec';
+import { StateName } from '../../workflow/state-names';
 import { causeText } from '../output';
 import { applySoak } from '../run-command';
 import { executionStatus, findWaitingGate, type ExecutionStatusView } from './execution-view';
 import { call, createSfnClient, fetchHistory, resolveExecutionArn, resolveStateMachineArn, type SfnConnectionOptions } from './sfn-client';
 
 export type Write = (line: string) => void;
+
+/** Phases that change nothing in the database: an abort there leaves nothing behind. */
+const BEFORE_ANY_CHANGE = new Set<string>([StateName.Preflight, StateName.ApproveStart]);
 
 /** The error name `stepwise reject` fails a gate with (the workflow's Catch routes it to rollback). */
 export const REJECTED_ERROR = 'Rejected';
@@ -218,7 +222,13 @@ export async function abortCommand(options: AbortOptions, write: Write): Promise
       'StopExecution',
     );
     write(`aborted ${executionArn}`);
-    write('  no rollback ran: objects the migration already created (new column, trigger, index) stay; `stepwise status` shows the last phase.');
+    const view = executionStatus(description, await fetchHistory(client, executionArn));
+    const changed = view.phases.some((p) => !BEFORE_ANY_CHANGE.has(p.name));
+    if (!changed) write('  it had not changed the database yet (it stopped before Backup).');
+    else {
+      write(`  no rollback ran (abort skips it; \`reject\` at a gate rolls back). It stopped in ${view.phase}: what it created (new column, trigger, index) stays,`);
+      write('  and the migration stays claimed by this execution: a new `stepwise start` of the spec is refused (SW_MIGRATION_RUNNING) until you release it as that error says; it then resumes.');
+    }
     return 0;
   });
 }

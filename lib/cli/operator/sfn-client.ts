@@ -5,6 +5,7 @@
  * the environment has none).
  */
 import {
+  DescribeStateMachineCommand,
   GetExecutionHistoryCommand,
   ListStateMachinesCommand,
   SFNClient,
@@ -75,7 +76,8 @@ async function listStateMachines(client: SFNClient): Promise<StateMachineListIte
 
 /**
  * The Stepwise state machine: `--state-machine-arn` (or `STEPWISE_STATE_MACHINE_ARN`), else the one machine whose
- * name contains "stepwise" (any case). Refuses when none or several match.
+ * name contains "stepwise" (any case), else the one whose definition Comment starts with "Stepwise". Refuses when
+ * none or several match.
  */
 export async function resolveStateMachineArn(client: SFNClient, options: SfnConnectionOptions, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const explicit = options.stateMachineArn || env.STEPWISE_STATE_MACHINE_ARN;
@@ -86,7 +88,10 @@ export async function resolveStateMachineArn(client: SFNClient, options: SfnConn
     return explicit;
   }
   const machines = await call(() => listStateMachines(client), 'ListStateMachines');
-  const matches = machines.filter((m) => /stepwise/i.test(m.name ?? ''));
+  let matches = machines.filter((m) => /stepwise/i.test(m.name ?? ''));
+  // A stack deployed without an explicit name gets a generated one (`WorkflowStateMachine…-abc`): recognise the
+  // Stepwise definition by its Comment instead.
+  if (matches.length === 0 && machines.length <= MAX_DESCRIBED) matches = await byDefinitionComment(client, machines);
   if (matches.length === 1) return matches[0]!.stateMachineArn!;
   if (matches.length === 0) {
     throw new ConfigError(
@@ -98,6 +103,24 @@ export async function resolveStateMachineArn(client: SFNClient, options: SfnConn
     `several state machines are named like "stepwise": ${matches.map((m) => m.stateMachineArn).join(', ')}`,
     'Pass --state-machine-arn (or set STEPWISE_STATE_MACHINE_ARN) to choose one.',
   );
+}
+
+/** At most this many machines are described when none is named like "stepwise". */
+const MAX_DESCRIBED = 50;
+
+/** Machines whose definition's Comment starts with "Stepwise" (DescribeStateMachine each; failures skip the machine). */
+async function byDefinitionComment(client: SFNClient, machines: readonly StateMachineListItem[]): Promise<StateMachineListItem[]> {
+  const found: StateMachineListItem[] = [];
+  for (const m of machines) {
+    try {
+      const { definition } = await client.send(new DescribeStateMachineCommand({ stateMachineArn: m.stateMachineArn }));
+      const comment = (JSON.parse(definition ?? '{}') as { Comment?: unknown }).Comment;
+      if (typeof comment === 'string' && /^stepwise\b/i.test(comment)) found.push(m);
+    } catch {
+      // not readable: not ours to guess
+    }
+  }
+  return found;
 }
 
 /**

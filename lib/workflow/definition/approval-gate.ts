@@ -2,7 +2,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Gate } from '../../constants';
 import { chatbotMessage, fmt } from './chatbot-message';
-import { EXECUTION_ID_PATH, SPEC_NAME_PATH, type DefinitionContext } from './context';
+import { EXECUTION_ID_PATH, SNAPSHOT_ID_PATH, SNAPSHOT_STATUS_PATH, SPEC_NAME_PATH, type DefinitionContext } from './context';
 
 /** Options of {@link approvalGate}. */
 export interface ApprovalGateOptions {
@@ -29,11 +29,15 @@ export function approvalGate(ctx: DefinitionContext, gate: Gate, options: Approv
     integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
     message: chatbotMessage({
       title: fmt(`Stepwise {}: approval needed (${gate})`, SPEC_NAME_PATH),
-      description: fmt(`Gate *${gate}*. ${options.next} Approve with \`stepwise approve {}\` or reject (rolls back) with \`stepwise reject {}\`.`, EXECUTION_ID_PATH, EXECUTION_ID_PATH),
+      description: fmt(
+        `Gate *${gate}*. ${options.next} Cluster snapshot: {} ({}). Approve with \`stepwise approve {}\` or reject (rolls back) with \`stepwise reject {}\`.`,
+        SNAPSHOT_ID_PATH, SNAPSHOT_STATUS_PATH, EXECUTION_ID_PATH, EXECUTION_ID_PATH,
+      ),
       nextSteps: sfn.JsonPath.array(fmt('stepwise approve {}', EXECUTION_ID_PATH), fmt('stepwise reject {}', EXECUTION_ID_PATH)),
       additionalContext: {
         gate,
         execution: sfn.JsonPath.stringAt(EXECUTION_ID_PATH),
+        snapshot: sfn.JsonPath.stringAt(SNAPSHOT_ID_PATH),
         taskToken: sfn.JsonPath.taskToken,
       },
     }),

@@ -16,11 +16,31 @@ export interface DefinitionContext {
   readonly topic: sns.ITopic;
   /** How long a gate waits for a decision. */
   readonly approvalTimeout: Duration;
+  /** The Aurora cluster snapshot taken after the Backup phase; absent, the workflow takes none. */
+  readonly snapshot?: ClusterSnapshotContext;
+}
+
+/** What the cluster-snapshot states need (see `cluster-snapshot.ts`). */
+export interface ClusterSnapshotContext {
+  /** Cluster identifier (the last segment of the cluster ARN): `DbClusterIdentifier` of CreateDBClusterSnapshot. */
+  readonly clusterIdentifier: string;
+  /** The cluster ARN, for IAM. */
+  readonly clusterArn: string;
+  /** ARN pattern of the snapshots Stepwise creates (`...:cluster-snapshot:stepwise-*`), for IAM. */
+  readonly snapshotArnPattern: string;
+  /** Pause between two DescribeDBClusterSnapshots polls. */
+  readonly pollInterval: Duration;
+  /** Polls before the snapshot counts as failed (pollInterval x maxPolls is the longest wait). */
+  readonly maxPolls: number;
 }
 
 /** JSONPath of the execution ARN, as `stepwise approve|reject|status` take it. */
 export const EXECUTION_ID_PATH = '$$.Execution.Id';
 /** JSONPath of the migration name: threads every Slack message of one migration together. */
 export const SPEC_NAME_PATH = '$.spec.name';
+/** JSONPath of the cluster snapshot identifier: in every notification from Init on (a placeholder until it is taken). */
+export const SNAPSHOT_ID_PATH = '$.snapshot.id';
+/** JSONPath of the cluster snapshot status (`not-taken`, `creating`, `available`, ...). */
+export const SNAPSHOT_STATUS_PATH = '$.snapshot.status';
 /** Where a Catch puts `{ Error, Cause }`. */
 export const ERROR_PATH = '$.error';

@@ -12,6 +12,8 @@ export interface NotifyAndFailOptions {
   /** Notification title and description (JSONPath tokens allowed). */
   readonly title: string;
   readonly description: string;
+  /** "Next steps" bullets of the notification (a `JsonPath.array(...)` token or strings). */
+  readonly nextSteps?: string | readonly string[];
   /** Comment of the notification state. */
   readonly comment: string;
   /** `Cause` of the Fail state: where things stand, for whoever reads the execution. */
@@ -25,6 +27,7 @@ export function notifyAndFail(ctx: DefinitionContext, options: NotifyAndFailOpti
     event: 'failed',
     title: options.title,
     description: options.description,
+    ...(options.nextSteps === undefined ? {} : { nextSteps: options.nextSteps }),
   });
   const fail = failWithCause(ctx, options.fail, options.cause, options.cause);
   continueOnFailure(message, fail);

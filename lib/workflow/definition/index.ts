@@ -4,7 +4,8 @@ import { Slot, StateName } from '../state-names';
 import { approvalGate } from './approval-gate';
 import { backfillLoop } from './backfill-loop';
 import { fmt } from './chatbot-message';
-import { ERROR_PATH, SPEC_NAME_PATH, type DefinitionContext } from './context';
+import { clusterSnapshot, initialSnapshotState } from './cluster-snapshot';
+import { ERROR_PATH, SNAPSHOT_ID_PATH, SPEC_NAME_PATH, type DefinitionContext } from './context';
 import { notifyAndFail } from './fail-flow';
 import { catchInto } from './loop-until';
 import { continueOnFailure, notify } from './notify';
@@ -12,7 +13,8 @@ import { phaseTask } from './phase-task';
 import { rollbackFlow } from './rollback-flow';
 import { verifyLoop } from './verify-loop';
 
-export type { DefinitionContext } from './context';
+export type { ClusterSnapshotContext, DefinitionContext } from './context';
+export { RdsErrors, SNAPSHOT_ID_PREFIX } from './cluster-snapshot';
 
 /**
  * The whole migration as one chain, in phase order. Failure handling, from the top:
@@ -29,8 +31,8 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
   // ---- Plan: nothing changes in the database before ApproveStart ----
   const init = new sfn.Pass(scope, StateName.Init, {
     stateName: StateName.Init,
-    comment: 'Wraps the execution input (the migration spec) as { spec }; every phase writes its result beside it.',
-    parameters: { spec: sfn.JsonPath.entirePayload },
+    comment: 'Wraps the execution input (the migration spec) as { spec } beside the snapshot id it will take; every phase writes its result beside them.',
+    parameters: { spec: sfn.JsonPath.entirePayload, snapshot: initialSnapshotState(ctx.snapshot), snapshotPolls: { count: 0 } },
   });
   const preflight = phaseTask(ctx, StateName.Preflight, {
     phase: Phase.Preflight,
@@ -52,7 +54,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
   const backup = phaseTask(ctx, StateName.Backup, {
     phase: Phase.Backup,
     slot: Slot.Backup,
-    comment: 'Takes a backup the rollback and a human can restore from (cluster snapshot; a table copy locally).',
+    comment: 'Claims the table and copies its key and old column into _stepwise (the table-level restore copy); the cluster snapshot follows.',
   });
   const expand = phaseTask(ctx, StateName.Expand, {
     phase: Phase.Expand,
@@ -63,7 +65,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     comment: 'Announces the backup and the expanded schema; the backfill follows.',
     event: 'expanded',
     title: fmt('Stepwise {}: expanded', SPEC_NAME_PATH),
-    description: fmt('Backup at {} ({} rows). New column, sync trigger and index in place; backfill starting.', '$.backup.location', '$.backup.rows'),
+    description: fmt('Backup at {} ({} rows), cluster snapshot {}. New column, sync trigger and index in place; backfill starting.', '$.backup.location', '$.backup.rows', SNAPSHOT_ID_PATH),
   });
   const confirmDualWrite = approvalGate(ctx, Gate.DualWriteDeployed, {
     comment: 'With application dual-write, the backfill must not start before the app writes both columns.',
@@ -84,7 +86,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     comment: 'Announces the end of the backfill; verification follows.',
     event: 'backfilled',
     title: fmt('Stepwise {}: backfilled', SPEC_NAME_PATH),
-    description: fmt('Backfill done: {} rows in {} batches. Verifying now.', '$.backfill.rows', '$.backfill.batches'),
+    description: fmt('Backfill done: {} rows in {} batches. Verifying now. Cluster snapshot: {}.', '$.backfill.rows', '$.backfill.batches', SNAPSHOT_ID_PATH),
   });
   const verify = verifyLoop(ctx, { name: StateName.Verify, doneName: StateName.VerifyDone, slot: Slot.Verify,
     comment: 'Checks every row: the new column is set and equals the using expression of the old one.' }, rollback);
@@ -99,7 +101,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     comment: 'Announces that the new column is complete and constrained: the app can switch its reads.',
     event: 'constrained',
     title: fmt('Stepwise {}: new column ready', SPEC_NAME_PATH),
-    description: 'The new column is backfilled, verified and constrained. Deploy the application reading from it, then confirm.',
+    description: fmt('The new column is backfilled, verified and constrained. Deploy the application reading from it, then confirm. Cluster snapshot: {}.', SNAPSHOT_ID_PATH),
   });
   const confirmReadFromNew = approvalGate(ctx, Gate.ReadFromNewDeployed, {
     comment: 'The soak only means something once the application reads from the new column.',
@@ -130,7 +132,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     comment: 'Announces the completed migration.',
     event: 'succeeded',
     title: fmt('Stepwise {}: done', SPEC_NAME_PATH),
-    description: 'Contract committed: the old column is gone and the new one took its place.',
+    description: fmt('Contract committed: the old column is gone and the new one took its place. The pre-migration cluster snapshot {} stays until you delete it.', SNAPSHOT_ID_PATH),
   });
   const succeeded = new sfn.Succeed(scope, StateName.Succeeded, { stateName: StateName.Succeeded, comment: 'Migration complete.' });
 
@@ -153,7 +155,14 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
       fail: StateName.ContractFailed,
       comment: 'Contract failed; its transaction was rolled back, nothing is undone automatically.',
       title: fmt('Stepwise {}: CONTRACT FAILED, action needed', SPEC_NAME_PATH),
-      description: fmt('The contract transaction did not commit; the table is as it was after the soak. {}: {}', `${ERROR_PATH}.Error`, `${ERROR_PATH}.Cause`),
+      description: fmt(
+        'The contract transaction did not commit; the table is as it was after the soak. {}: {} If the data must be restored: the table copy is in _stepwise, the cluster snapshot is {} (restore it into a new cluster, or use point-in-time restore; see docs/DEPLOY.md).',
+        `${ERROR_PATH}.Error`, `${ERROR_PATH}.Cause`, SNAPSHOT_ID_PATH,
+      ),
+      nextSteps: sfn.JsonPath.array(
+        fmt('stepwise status {}', '$$.Execution.Id'),
+        fmt('aws rds restore-db-cluster-from-snapshot --snapshot-identifier {} --db-cluster-identifier <new-cluster> --engine aurora-postgresql', SNAPSHOT_ID_PATH),
+      ),
       cause: 'Contract failed and was not rolled back automatically; check the table and re-run contract or restore by hand.',
     }),
     { errors: [sfn.Errors.ALL], resultPath: ERROR_PATH },
@@ -169,7 +178,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     .next(preflight)
     .next(notifyPlanned)
     .next(approveStart)
-    .next(backup)
+    .next(ctx.snapshot === undefined ? backup : backup.next(clusterSnapshot(ctx, ctx.snapshot, rollback)))
     .next(expand)
     .next(notifyExpanded)
     .next(dualWriteMode)

@@ -3,7 +3,7 @@ import { Phase } from '../../constants';
 import { ROLLBACK_RETRY } from '../defaults';
 import { Slot, StateName } from '../state-names';
 import { fmt } from './chatbot-message';
-import { ERROR_PATH, EXECUTION_ID_PATH, SPEC_NAME_PATH, type DefinitionContext } from './context';
+import { ERROR_PATH, EXECUTION_ID_PATH, SNAPSHOT_ID_PATH, SPEC_NAME_PATH, type DefinitionContext } from './context';
 import { failWithCause, notifyAndFail } from './fail-flow';
 import { catchInto } from './loop-until';
 import { continueOnFailure, notify } from './notify';
@@ -20,7 +20,7 @@ export function rollbackFlow(ctx: DefinitionContext): sfn.IChainable {
     comment: 'Announces the failure and its cause before anything is undone.',
     event: 'failed',
     title: fmt('Stepwise {}: failed, rolling back', SPEC_NAME_PATH),
-    description: fmt('{}: {} Rolling back now; the old column is untouched.', `${ERROR_PATH}.Error`, `${ERROR_PATH}.Cause`),
+    description: fmt('{}: {} Rolling back now; the old column is untouched. Cluster snapshot: {}.', `${ERROR_PATH}.Error`, `${ERROR_PATH}.Cause`, SNAPSHOT_ID_PATH),
   });
   const rollback = phaseTask(ctx, StateName.Rollback, {
     phase: Phase.Rollback,
@@ -32,7 +32,7 @@ export function rollbackFlow(ctx: DefinitionContext): sfn.IChainable {
     comment: 'Announces that the table is back to its state before the migration.',
     event: 'rolled-back',
     title: fmt('Stepwise {}: rolled back', SPEC_NAME_PATH),
-    description: fmt('The objects the migration added were dropped; the old column and its data were never touched. Cause: {}', `${ERROR_PATH}.Cause`),
+    description: fmt('The objects the migration added were dropped; the old column and its data were never touched. Cause: {} Cluster snapshot {} is no longer needed for this migration.', `${ERROR_PATH}.Cause`, SNAPSHOT_ID_PATH),
   });
   const rolledBack = failWithCause(
     ctx,
@@ -45,7 +45,7 @@ export function rollbackFlow(ctx: DefinitionContext): sfn.IChainable {
     fail: StateName.RollbackFailed,
     comment: 'Rollback failed after its retries: a human must finish it.',
     title: fmt('Stepwise {}: ROLLBACK FAILED, action needed', SPEC_NAME_PATH),
-    description: fmt('{}: {} Inspect with `stepwise status {}`, fix the cause, then re-run the rollback.', `${ERROR_PATH}.Error`, `${ERROR_PATH}.Cause`, EXECUTION_ID_PATH),
+    description: fmt('{}: {} Inspect with `stepwise status {}`, fix the cause, then re-run the rollback. Cluster snapshot: {}.', `${ERROR_PATH}.Error`, `${ERROR_PATH}.Cause`, EXECUTION_ID_PATH, SNAPSHOT_ID_PATH),
     cause: 'The rollback failed; objects the migration added may remain. Run `stepwise status` and finish the rollback by hand.',
   });
 

@@ -1,0 +1,1 @@
+export { assertTimeZone, nextWindowStart, parseAwsCron, type AwsCron } from './next-window';
