@@ -1,19 +1,18 @@
 import './cli-env';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { demoCommand } from '../lib/cli/demo-command';
+import { DEFAULT_LOCAL_PORT } from '../lib/cli/defaults';
 import { formatError } from '../lib/cli/output';
-import { planCommand } from '../lib/cli/plan-command';
-import { runCommand } from '../lib/cli/run-command';
-import {
-  abortCommand,
-  approveCommand,
-  DEFAULT_LOCAL_PORT,
-  historyCommand,
-  localUpCommand,
-  rejectCommand,
-  startCommand,
-  statusCommand,
-} from '../lib/cli/operator';
+
+/**
+ * Commands are loaded when they run, not at start: some pull in aws-cdk-lib (the synthesized definition), which
+ * would make `--help` and `status` wait for it.
+ */
+const lazy = {
+  demo: () => require('../lib/cli/demo-command') as typeof import('../lib/cli/demo-command'),
+  plan: () => require('../lib/cli/plan-command') as typeof import('../lib/cli/plan-command'),
+  run: () => require('../lib/cli/run-command') as typeof import('../lib/cli/run-command'),
+  operator: () => require('../lib/cli/operator') as typeof import('../lib/cli/operator'),
+};
 
 const write = (line: string) => process.stdout.write(`${line}\n`);
 const positiveInt = (value: string) => {
@@ -44,7 +43,7 @@ program
   .description('print the runbook that will run: phases in order, the SQL of each, the locks, the rollback')
   .requiredOption('--spec <file>', 'migration spec (JSON)')
   .addOption(new Option('--database-url <url>', 'plan against the live table (its primary key and size)').env('DATABASE_URL'))
-  .action(action((o: { spec: string; databaseUrl?: string }) => planCommand(o, write)));
+  .action(action((o: { spec: string; databaseUrl?: string }) => lazy.plan().planCommand(o, write)));
 
 program
   .command('run')
@@ -56,7 +55,7 @@ program
   .option('--soak <duration>', "override the spec's soak (ISO 8601, e.g. PT2S)")
   .option('--report <file>', 'write the run report (JSON) to this file')
   .addOption(new Option('--slack-webhook-url <url>', 'also post notifications to this Slack incoming webhook').env('STEPWISE_SLACK_WEBHOOK_URL'))
-  .action(action((o) => runCommand(o, write)));
+  .action(action((o) => lazy.run().runCommand(o, write)));
 
 program
   .command('demo')
@@ -66,7 +65,7 @@ program
   .option('--soak <duration>', 'soak between read-from-new and contract (ISO 8601)', 'PT2S')
   .option('--connections <n>', 'simulated application connections', positiveInt, 3)
   .option('--report <file>', 'write the run report (JSON) to this file')
-  .action(action((o) => demoCommand(o, write)));
+  .action(action((o) => lazy.demo().demoCommand(o, write)));
 
 // ---- the operator's commands: only through @aws-sdk/client-sfn (AWS, `stepwise local up`, LocalStack) ----
 const info = (line: string) => process.stderr.write(`${line}\n`);
@@ -100,7 +99,7 @@ sfnOptions(
     .requiredOption('--spec <file>', 'migration spec (JSON)')
     .option('--name <name>', 'execution name (default: <spec name>-<UTC timestamp>)')
     .option('--soak <duration>', "override the spec's soak (ISO 8601, e.g. PT2S)"),
-).action(action((o) => startCommand(o, write, info)));
+).action(action((o) => lazy.operator().startCommand(o, write, info)));
 
 sfnOptions(
   program
@@ -108,7 +107,7 @@ sfnOptions(
     .description('where an execution is: status, phase, backfill progress, the gate waiting for approval')
     .argument('[execution]', 'execution name or ARN (default: the latest execution)')
     .option('--json', 'print JSON (status, waitingFor, phase, progress, phases, …)'),
-).action(action((execution: string | undefined, o) => statusCommand({ ...o, execution }, write)));
+).action(action((execution: string | undefined, o) => lazy.operator().statusCommand({ ...o, execution }, write)));
 
 sfnOptions(
   program
@@ -116,7 +115,7 @@ sfnOptions(
     .description('approve the gate the execution waits at (SendTaskSuccess)')
     .argument('<execution>', 'execution name or ARN')
     .option('--comment <text>', 'recorded with the approval'),
-).action(action((execution: string, o) => approveCommand({ ...o, execution }, write)));
+).action(action((execution: string, o) => lazy.operator().approveCommand({ ...o, execution }, write)));
 
 sfnOptions(
   program
@@ -124,7 +123,7 @@ sfnOptions(
     .description('reject the gate the execution waits at (SendTaskFailure, error "Rejected"): the workflow rolls back')
     .argument('<execution>', 'execution name or ARN')
     .requiredOption('--reason <text>', 'why (recorded as the failure cause and in the notifications)'),
-).action(action((execution: string, o) => rejectCommand({ ...o, execution }, write)));
+).action(action((execution: string, o) => lazy.operator().rejectCommand({ ...o, execution }, write)));
 
 sfnOptions(
   program
@@ -132,7 +131,7 @@ sfnOptions(
     .description('stop an execution at once (StopExecution); no rollback runs — prefer reject at a gate')
     .argument('<execution>', 'execution name or ARN')
     .option('--reason <text>', 'recorded as the stop cause'),
-).action(action((execution: string, o) => abortCommand({ ...o, execution }, write)));
+).action(action((execution: string, o) => lazy.operator().abortCommand({ ...o, execution }, write)));
 
 sfnOptions(
   program
@@ -140,7 +139,7 @@ sfnOptions(
     .description("an execution's events, one per line")
     .argument('<execution>', 'execution name or ARN')
     .option('--json', 'print the events as JSON'),
-).action(action((execution: string, o) => historyCommand({ ...o, execution }, write)));
+).action(action((execution: string, o) => lazy.operator().historyCommand({ ...o, execution }, write)));
 
 const local = program.command('local').description('the local twin as a service');
 local
@@ -151,6 +150,6 @@ local
   .addOption(databaseUrl())
   .addOption(new Option('--slack-webhook-url <url>', 'also post notifications to this Slack incoming webhook').env('STEPWISE_SLACK_WEBHOOK_URL'))
   .option('--max-wait-ms <n>', 'cap every Wait state (soak, maintenance window) at n ms: demos only', nonNegativeInt)
-  .action(action((o) => localUpCommand(o, write)));
+  .action(action((o) => lazy.operator().localUpCommand(o, write)));
 
 void program.parseAsync(process.argv);

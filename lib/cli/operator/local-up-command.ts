@@ -1,3 +1,4 @@
+import { DEFAULT_LOCAL_PORT } from '../defaults';
 import { ConfigError } from '../../errors';
 import { startLocalTwin } from '../../local/local-twin';
 import { startStepwiseEndpoint } from '../../local/sfn-endpoint';
@@ -16,7 +17,6 @@ export interface LocalUpOptions {
 }
 
 /** Default port of `stepwise local up` (Step Functions Local's). */
-export const DEFAULT_LOCAL_PORT = 8083;
 
 /**
  * `stepwise local up`: the local twin (Postgres, Data API emulator) and a Step Functions-compatible endpoint in front
@@ -60,3 +60,5 @@ export async function localUpCommand(
     await twin.stop();
   }
 }
+
+export { DEFAULT_LOCAL_PORT };
