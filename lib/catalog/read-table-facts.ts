@@ -13,12 +13,17 @@ interface RelationRow extends Record<string, string | number | boolean | null> {
 /**
  * Reads what the planners need about a table: its columns, its single-column primary key and a row estimate.
  * Throws a `PreflightError` naming the fix when the table cannot be migrated (missing, a view, no or a composite key).
+ * A partitioned table is read as its parent (keyset batches, the sync trigger and the constraint all work on the
+ * parent); its row estimate is the sum over its leaf partitions (the parent's own `reltuples` is -1).
  */
 export async function readTableFacts(db: Executor, table: TableRef): Promise<TableFacts> {
   const where = `${table.schema}.${table.name}`;
   const rel = (
     await db.query<RelationRow>(
-      `SELECT c.oid::text AS oid, c.relkind::text AS relkind, c.reltuples::bigint AS estimated_rows,
+      `SELECT c.oid::text AS oid, c.relkind::text AS relkind,
+              CASE WHEN c.relkind = 'p'
+                   THEN (SELECT coalesce(sum(greatest(p.reltuples, 0)), 0) FROM pg_partition_tree(c.oid) t JOIN pg_class p ON p.oid = t.relid WHERE t.isleaf)
+                   ELSE greatest(c.reltuples, 0) END::bigint AS estimated_rows,
               EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = :schema) AS schema_exists
          FROM (SELECT 1) AS one
          LEFT JOIN pg_namespace n ON n.nspname = :schema

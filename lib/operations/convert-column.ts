@@ -1,6 +1,7 @@
-import { quoteIdent, quoteTable } from '../sql/quote';
+import { quoteIdent, quoteLiteral, quoteTable } from '../sql/quote';
 import type { ConvertColumnSpec } from '../spec';
-import { objectNames } from './names';
+import { STEPWISE_PREFIX } from '../constants';
+import { isStepwiseName, objectNames } from './names';
 import type { DataCheck, Operation, OperationContext, Plan, ValidationIssue } from './operation';
 import type { Statement, Step } from './plan';
 
@@ -68,33 +69,31 @@ export const convertColumn = {
         hint: 'Convert a non-key column.',
       });
     }
+    if (op.index && isStepwiseName(op.index.name)) {
+      issues.push({
+        code: 'SW_RESERVED_NAME',
+        message: `operation.index.name "${op.index.name}" starts with ${STEPWISE_PREFIX}, which Stepwise reserves for its own objects`,
+        hint: 'Choose an index name without that prefix.',
+      });
+    }
+    for (const [field, name] of [['newColumn', op.newColumn], ['renameTo', op.renameTo]] as const) {
+      if (name !== undefined && isStepwiseName(name)) {
+        issues.push({
+          code: 'SW_RESERVED_NAME',
+          message: `operation.${field} "${name}" starts with ${STEPWISE_PREFIX}, which Stepwise reserves for its own objects`,
+          hint: `Choose a ${field} without that prefix.`,
+        });
+      }
+    }
     if (op.using.includes(BODY_TAG)) {
       issues.push({ code: 'SW_USING_INVALID', message: `operation.using contains ${BODY_TAG}`, hint: 'Remove it.' });
     }
     return issues;
   },
 
-  dataChecks({ op }: Ctx): DataCheck[] {
-    const checks: DataCheck[] = [];
-    const expr = `(${op.using})`;
-    if (op.notNull) {
-      checks.push({
-        code: 'SW_NULLS_UNDER_NOT_NULL',
-        predicate: `${expr} IS NULL`,
-        message: `rows where ${op.using} is NULL cannot satisfy notNull`,
-        hint: `Fix those rows first (e.g. UPDATE … SET ${op.column} = … WHERE ${op.column} IS NULL), or set operation.notNull to false.`,
-      });
-    }
-    const range = INTEGER_RANGES[op.newType.toLowerCase()];
-    if (range) {
-      checks.push({
-        code: 'SW_VALUE_OVERFLOW',
-        predicate: `${expr}::numeric NOT BETWEEN ${range[0]} AND ${range[1]}`,
-        message: `rows where ${op.using} does not fit ${op.newType} (${range[0]} … ${range[1]})`,
-        hint: 'Use a wider newType (e.g. bigint), or fix those rows before migrating.',
-      });
-    }
-    return checks;
+  /** NULLs under notNull and integer overflow; preflight uses {@link conversionChecks}, which knows the expression's type. */
+  dataChecks(ctx: Ctx): DataCheck[] {
+    return conversionChecks(ctx, { category: 'N' }).filter((c) => c.severity !== 'warn');
   },
 
   expand(ctx: Ctx): Plan {
@@ -218,10 +217,19 @@ export const convertColumn = {
     const statements: Statement[] = [
       { sql: `DROP TRIGGER IF EXISTS ${quoteIdent(names.syncTrigger)} ON ${t}` },
       { sql: `DROP FUNCTION IF EXISTS ${quoteIdent(ctx.table.schema)}.${quoteIdent(names.syncFunction)}()` },
-      { sql: `ALTER TABLE ${t} DROP COLUMN IF EXISTS ${quoteIdent(op.column)}` },
     ];
+    const newExists = columnExists(ctx, op.newColumn);
+    if (op.renameTo === op.column) {
+      // The new column takes the old one's name: once renamed, a retried contract must not drop it as "the old column".
+      statements.push({
+        sql: `ALTER TABLE ${t} DROP COLUMN IF EXISTS ${quoteIdent(op.column)}`,
+        skipWhen: { sql: `SELECT NOT (${newExists.sql}) AS skip`, params: newExists.params },
+      });
+    } else {
+      statements.push({ sql: `ALTER TABLE ${t} DROP COLUMN IF EXISTS ${quoteIdent(op.column)}` });
+    }
     if (op.renameTo !== undefined && op.renameTo !== op.newColumn) {
-      const exists = columnExists(ctx, op.newColumn);
+      const exists = newExists;
       statements.push({
         sql: `ALTER TABLE ${t} RENAME COLUMN ${quoteIdent(op.newColumn)} TO ${quoteIdent(op.renameTo)}`,
         skipWhen: { sql: `SELECT NOT (${exists.sql}) AS skip`, params: exists.params },
@@ -276,6 +284,81 @@ export const convertColumn = {
     return steps;
   },
 } satisfies Operation<ConvertColumnSpec>;
+
+// ── data checks ──────────────────────────────────────────────────────────────────────────────────────────────────
+
+/** What preflight learned about the `using` expression on the live table. */
+export interface ExpressionFacts {
+  /** `pg_type.typcategory` of the expression's type: `N` numeric, `S` string, … */
+  readonly category: string;
+  /** `server_version_num`; `pg_input_is_valid` exists from 160000. @default 0 */
+  readonly serverVersion?: number;
+}
+
+/** A data check; `severity: 'warn'` reports without refusing (precision loss is often intended, e.g. rounding). */
+export type ConvertDataCheck = DataCheck & { readonly severity?: 'fail' | 'warn' };
+
+/**
+ * Row predicates that find values that will not convert, chosen by the expression's type so that no predicate can
+ * itself fail on a row: numeric expressions are range-checked (integer and numeric(p,s) targets) and checked for
+ * digits the cast rounds away; string expressions are tried with `pg_input_is_valid` (PostgreSQL 16+).
+ */
+export function conversionChecks({ op }: Ctx, facts: ExpressionFacts): ConvertDataCheck[] {
+  const checks: ConvertDataCheck[] = [];
+  const expr = `(${op.using})`;
+  if (op.notNull) {
+    checks.push({
+      code: 'SW_NULLS_UNDER_NOT_NULL',
+      predicate: `${expr} IS NULL`,
+      message: `rows where ${op.using} is NULL cannot satisfy notNull`,
+      hint: `Fix those rows first (e.g. UPDATE … SET ${op.column} = … WHERE ${op.column} IS NULL), or set operation.notNull to false.`,
+    });
+  }
+  const target = op.newType.toLowerCase().trim();
+  const range = INTEGER_RANGES[target];
+  const decimal = /^(?:numeric|decimal)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$/.exec(target);
+  if (facts.category === 'N') {
+    if (range) {
+      checks.push({
+        code: 'SW_VALUE_OVERFLOW',
+        predicate: `${expr}::numeric NOT BETWEEN ${range[0]} AND ${range[1]}`,
+        message: `rows where ${op.using} does not fit ${op.newType} (${range[0]} … ${range[1]})`,
+        hint: 'Use a wider newType (e.g. bigint), or fix those rows before migrating.',
+      });
+      checks.push({
+        code: 'SW_PRECISION_LOST',
+        severity: 'warn',
+        predicate: `${expr}::numeric <> round(${expr}::numeric)`,
+        message: `rows where ${op.using} has a fractional part that the cast to ${op.newType} rounds away`,
+        hint: `If rounding is not intended, scale the value in operation.using (e.g. round(${op.column} * 100)) or choose a numeric newType.`,
+      });
+    } else if (decimal) {
+      const precision = Number(decimal[1]);
+      const scale = Number(decimal[2] ?? 0);
+      checks.push({
+        code: 'SW_VALUE_OVERFLOW',
+        predicate: `round(abs(${expr}::numeric), ${scale}) >= power(10::numeric, ${precision - scale})`,
+        message: `rows where ${op.using} does not fit ${op.newType} (absolute value below 10^${precision - scale})`,
+        hint: 'Use a wider precision in newType, or fix those rows before migrating.',
+      });
+      checks.push({
+        code: 'SW_PRECISION_LOST',
+        severity: 'warn',
+        predicate: `${expr}::numeric <> round(${expr}::numeric, ${scale})`,
+        message: `rows where ${op.using} has more than ${scale} decimals, which the cast to ${op.newType} rounds away`,
+        hint: 'If rounding is not intended, use a larger scale in newType.',
+      });
+    }
+  } else if (facts.category === 'S' && (facts.serverVersion ?? 0) >= 160000) {
+    checks.push({
+      code: 'SW_VALUE_NOT_CONVERTIBLE',
+      predicate: `${expr} IS NOT NULL AND NOT pg_input_is_valid(${expr}::text, ${quoteLiteral(op.newType)})`,
+      message: `rows where ${op.using} is not valid input for ${op.newType}`,
+      hint: 'Clean those values first, or write operation.using to map them (e.g. NULLIF(trim(col), \'\')).',
+    });
+  }
+  return checks;
+}
 
 // ── helpers ────────────────────────────────────────────────────────────────────────────────────────────────────────
 

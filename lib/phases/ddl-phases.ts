@@ -1,8 +1,8 @@
-import { Phase } from '../constants';
+import { Gate, Phase } from '../constants';
 import { StepwiseError } from '../errors';
 import { objectNames, STATE_SCHEMA } from '../operations/names';
 import { quoteIdent } from '../sql/quote';
-import { markPhase, MigrationStatus, readMigration } from '../state/migration-state';
+import { markPhase, MigrationStatus, readMigration, readMigrationOwner, runningForAnotherExecution } from '../state/migration-state';
 import type { PhaseEvent, PhaseSummary } from '../workflow/state';
 import { executePlan } from './execute-plan';
 import { loadPhaseContext, type PhaseDeps } from './phase-context';
@@ -24,7 +24,10 @@ export async function contractPhase(event: PhaseEvent, deps: PhaseDeps): Promise
 
 /**
  * Rollback (before contract): removes exactly what expand added; the old column and its data are never touched.
- * After contract the old column is gone, so rollback refuses and points at the backup.
+ * After contract the old column is gone, so rollback refuses and points at the backup. After the
+ * `ConfirmReadFromNewDeployed` gate the application reads the new column, so dropping it would break the application:
+ * rollback refuses and names the manual path. A migration row running for another execution is not this
+ * execution's to undo: rollback changes nothing.
  */
 export async function rollbackPhase(event: PhaseEvent, deps: PhaseDeps): Promise<PhaseSummary> {
   const started = (deps.now ?? Date.now)();
@@ -32,12 +35,24 @@ export async function rollbackPhase(event: PhaseEvent, deps: PhaseDeps): Promise
   const { spec, table, operation, ctx } = context;
   const own = await readMigration(deps.db, spec.name);
   if (!own) return { steps: [], seconds: 0 }; // never claimed: nothing was changed
-  if (!table.columns.some((c) => c.name === spec.operation.column)) {
+  if (runningForAnotherExecution(await readMigrationOwner(deps.db, spec.name), event.execution)) return { steps: [], seconds: 0 };
+  const contracted = own.phase === Phase.Contract || own.status === MigrationStatus.Succeeded;
+  if (contracted || !table.columns.some((c) => c.name === spec.operation.column)) {
     throw new StepwiseError(
       'SW_ROLLBACK_AFTER_CONTRACT',
       `column "${spec.operation.column}" no longer exists: contract has run, so an automatic rollback would lose data`,
       `Restore the old values from ${STATE_SCHEMA}.${objectNames(spec.name).backupTable} (primary key + old column) or from your snapshot.`,
       { migration: spec.name },
+    );
+  }
+  const readSwitch = (event.state as { approvals?: Record<string, unknown> }).approvals?.[Gate.ReadFromNewDeployed];
+  if (readSwitch !== undefined && readSwitch !== null) {
+    throw new StepwiseError(
+      'SW_ROLLBACK_AFTER_READ_SWITCH',
+      `the ${Gate.ReadFromNewDeployed} gate was approved: the application now reads "${spec.operation.newColumn}", so an automatic rollback would drop a column in use`,
+      `Deploy the application version that reads "${spec.operation.column}" again (the sync trigger still keeps both columns equal), ` +
+        'then roll back by hand with the rollback SQL that `stepwise plan --spec <file>` prints, or fix the cause and run the migration again (it resumes).',
+      { migration: spec.name, gate: Gate.ReadFromNewDeployed },
     );
   }
   const steps = await executePlan(deps.db, operation.rollback(ctx), spec.lockTimeoutMs);

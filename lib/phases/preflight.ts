@@ -1,99 +1,300 @@
 import { DEFAULT_SCAN_BATCH_SIZE } from '../backfill';
 import { readTableFacts } from '../catalog/read-table-facts';
+import {
+  headroomCheck,
+  indexNameCheck,
+  invalidIndexesCheck,
+  privilegesCheck,
+  readExpressionFacts,
+  readIndexFacts,
+  readPrivileges,
+  readServerVersion,
+  readSessions,
+  readSize,
+  sessionsCheck,
+  sizeCheck,
+  versionCheck,
+  type PreflightCheck,
+} from '../catalog/preflight-checks';
 import type { Executor } from '../db/executor';
-import { DataCheckError, PreflightError, StepwiseError } from '../errors';
+import { DataCheckError, PreflightError, StepwiseError, asStepwiseError } from '../errors';
+import { conversionChecks, type ConvertDataCheck, type ExpressionFacts } from '../operations/convert-column';
+import type { TableFacts } from '../operations/operation';
 import { operationFor } from '../operations';
 import { durationToSeconds, parseSpec, type Spec } from '../spec';
-import { quoteTable } from '../sql/quote';
-import { findRunningOnTable, lockedError, MigrationStatus, readMigration } from '../state/migration-state';
+import {
+  findRunningOnTable,
+  lockedError,
+  MigrationStatus,
+  readMigrationOwner,
+  runningElsewhereError,
+  runningForAnotherExecution,
+  type MigrationOwner,
+} from '../state/migration-state';
 import type { PhaseEvent, PreflightResult } from '../workflow/state';
 import type { PhaseDeps } from './phase-context';
 import { scanTable } from './scan-table';
+
+export type { CheckStatus, PreflightCheck } from '../catalog/preflight-checks';
 
 /** Longest time preflight spends on data checks before it leaves the rest to verification (ms). */
 const DATA_CHECK_BUDGET_MS = 25_000;
 
 /**
- * Preflight: everything that can be known before a change, checked read-only. Any problem throws an error naming the
- * fix, and the workflow ends before the first change. Nothing is written, not even Stepwise's state table.
+ * What preflight returns: the `PreflightResult` the workflow reads, plus every check with its status and fix, and
+ * `alreadyDone` when this migration already succeeded and the column is converted (the run must then change nothing:
+ * the workflow should end successfully right after preflight).
  */
-export async function preflightPhase(event: PhaseEvent, deps: PhaseDeps): Promise<PreflightResult> {
-  const { db } = deps;
+export interface PreflightReport extends PreflightResult {
+  readonly checks: readonly PreflightCheck[];
+  readonly alreadyDone?: boolean;
+}
+
+export interface PreflightCheckOptions {
+  /** The Step Functions execution id asking; a row running for another execution is refused. */
+  readonly execution?: string;
+  readonly now?: () => number;
+  /** Time the data checks may take (ms). @default 25000 */
+  readonly dataCheckBudgetMs?: number;
+}
+
+/**
+ * Preflight: everything that can be known before a change, checked read-only. Any failing check throws its error
+ * (code, problem, fix) and the workflow ends before the first change. Nothing is written, not even Stepwise's state
+ * table. Warnings are returned in `warnings` and every check in `checks`.
+ */
+export async function preflightPhase(event: PhaseEvent, deps: PhaseDeps): Promise<PreflightReport> {
   const now = deps.now ?? Date.now;
   const spec = parseSpec(event.state.spec);
-  const table = await readTableFacts(db, spec.table);
-  const { operation, ctx } = operationFor(spec, table);
-
-  const other = await findRunningOnTable(db, spec);
-  if (other) throw lockedError(spec, other);
-  const own = await readMigration(db, spec.name);
-  const resuming = own?.status === MigrationStatus.Running;
-
-  const issues = operation.validate(ctx).filter((i) => !(resuming && i.code === 'SW_NEW_COLUMN_EXISTS'));
-  if (issues.length > 0) {
-    const first = issues[0]!;
-    throw new PreflightError(first.code, issues.map((i) => i.message).join('; '), issues.map((i) => i.hint).join(' '), {
-      table: `${table.schema}.${table.name}`,
-      issues,
-    });
-  }
-  await checkTypeAndExpression(db, spec);
-
-  const warnings: string[] = [];
-  const checks = operation.dataChecks(ctx);
-  if (checks.length > 0) {
-    const predicates = Object.fromEntries(checks.map((c, i) => [`check_${String.fromCharCode(97 + i)}`, c.predicate]));
-    const totals = await scanTable(db, table, predicates, { batchSize: DEFAULT_SCAN_BATCH_SIZE * 5, deadline: now() + DATA_CHECK_BUDGET_MS, now });
-    const failed = checks
-      .map((c, i) => ({ check: c, key: `check_${String.fromCharCode(97 + i)}` }))
-      .filter(({ key }) => (totals.counts[key] ?? 0) > 0);
-    if (failed.length > 0) {
-      const lines = failed.map(({ check, key }) => `${totals.counts[key]} ${check.message} (e.g. ${table.primaryKey.column} = ${(totals.samples[key] ?? []).slice(0, 10).join(', ')})`);
-      throw new DataCheckError(failed[0]!.check.code, lines.join('; '), failed.map(({ check }) => check.hint).join(' '), {
-        table: `${table.schema}.${table.name}`,
-        counts: Object.fromEntries(failed.map(({ check, key }) => [check.code, totals.counts[key]])),
-        sampleIds: Object.fromEntries(failed.map(({ check, key }) => [check.code, totals.samples[key]])),
-      });
+  const run = await collectChecks(deps.db, spec, { ...(event.execution ? { execution: event.execution } : {}), now });
+  const failure = run.failures[0];
+  if (failure) {
+    if (run.failures.length > 1) {
+      (failure.details as Record<string, unknown>).otherFailures = run.failures.slice(1).map((f) => `${f.code}: ${f.message}`);
     }
-    if (!totals.done) warnings.push(`data checks covered ${totals.rowsChecked} rows in the time available; verification checks the rest`);
+    throw failure;
   }
-  if (resuming) warnings.push(`resuming migration "${spec.name}" from phase ${own?.phase} (${own?.rows_done} rows done)`);
-
+  const table = run.table!;
+  const warnings = run.checks.filter((c) => c.status === 'warn').map((c) => `${c.name}: ${c.message}`);
   return {
     primaryKey: table.primaryKey.column,
     primaryKeyType: table.primaryKey.type,
     estimatedRows: table.estimatedRows,
     soakSeconds: durationToSeconds(spec.soak),
     warnings,
+    checks: run.checks,
+    ...(run.alreadyDone ? { alreadyDone: true } : {}),
   };
 }
 
 /**
- * Proves that `newType` is a type and `using` is one expression over this table's columns that converts to it, by
- * evaluating it on one row inside a READ ONLY transaction that is always rolled back: an expression with side effects
- * (nextval, a writing function) fails here instead of running.
+ * Every preflight check, for `stepwise plan --database-url` and the CLI: never throws for a failing check (it is a
+ * `fail` entry naming the fix), only for an unreachable database. Read-only.
+ *
+ * @example (await runPreflightChecks(executor, spec)).filter((c) => c.status !== 'pass')
  */
-async function checkTypeAndExpression(db: Executor, spec: Spec): Promise<void> {
-  const op = spec.operation;
-  const type = (await db.query<{ ok: boolean }>('SELECT to_regtype(:type) IS NOT NULL AS ok', { type: op.newType })).rows[0];
-  if (!type?.ok) {
-    throw new PreflightError('SW_TYPE_NOT_FOUND', `type "${op.newType}" does not exist`, 'Set operation.newType to a Postgres type such as integer, bigint or numeric(12,2).', { newType: op.newType });
-  }
-  const rollback = new Error('rollback');
+export async function runPreflightChecks(db: Executor, spec: unknown, options: PreflightCheckOptions = {}): Promise<PreflightCheck[]> {
+  let parsed: Spec;
   try {
-    await db.transaction(async (tx) => {
-      await tx.query('SET TRANSACTION READ ONLY');
-      await tx.query(`SELECT (${op.using})::${op.newType} AS v FROM ${quoteTable(spec.table)} LIMIT 1`);
-      throw rollback;
-    });
+    parsed = parseSpec(spec);
   } catch (err) {
-    if (err === rollback) return;
-    if (err instanceof StepwiseError && err.code !== 'SW_DB_ERROR') throw err;
-    throw new PreflightError(
-      'SW_USING_INVALID',
-      `operation.using "${op.using}" is not a side-effect-free expression over ${spec.table.schema}.${spec.table.name} that converts to ${op.newType}: ${(err as Error).message}`,
-      'Write one SQL expression over the table\'s own columns, e.g. round(price * 100).',
-      { using: op.using },
+    const e = asStepwiseError(err);
+    return [fail('spec', e)];
+  }
+  return (await collectChecks(db, parsed, options)).checks;
+}
+
+interface CollectedChecks {
+  checks: PreflightCheck[];
+  failures: StepwiseError[];
+  table?: TableFacts;
+  alreadyDone: boolean;
+}
+
+async function collectChecks(db: Executor, spec: Spec, options: PreflightCheckOptions): Promise<CollectedChecks> {
+  const now = options.now ?? Date.now;
+  const out: CollectedChecks = { checks: [], failures: [], alreadyDone: false };
+  const add = (check: PreflightCheck, error?: StepwiseError) => {
+    out.checks.push(check);
+    if (check.status === 'fail') out.failures.push(error ?? new PreflightError(check.code ?? 'SW_PREFLIGHT_FAILED', check.message, check.hint));
+  };
+  const failWith = (name: string, error: StepwiseError) => add(fail(name, error), error);
+  /** Runs an informational check; a database error becomes a warning instead of stopping preflight. */
+  const soft = async (name: string, f: () => Promise<PreflightCheck>) => {
+    try {
+      add(await f());
+    } catch (err) {
+      add({ name, status: 'warn', message: `could not check: ${(err as Error).message}`, hint: 'Grant the migration role read access to pg_catalog views, or check this by hand.' });
+    }
+  };
+
+  // 1. The server.
+  const version = await readServerVersion(db);
+  add(versionCheck(version));
+
+  // 2. The table, its key and its columns.
+  let table: TableFacts;
+  try {
+    table = await readTableFacts(db, spec.table);
+  } catch (err) {
+    failWith('table', asStepwiseError(err));
+    return out;
+  }
+  out.table = table;
+  add({ name: 'table', status: 'pass', message: `${table.schema}.${table.name}: primary key ${table.primaryKey.column} (${table.primaryKey.type}), ${table.columns.length} columns`, hint: '' });
+  const { operation, ctx } = operationFor(spec, table);
+  const indexFacts = await readIndexFacts(db, spec);
+  if (indexFacts.partitioned && spec.operation.index) {
+    failWith(
+      'table',
+      new PreflightError(
+        'SW_PARTITIONED_INDEX',
+        `${table.schema}.${table.name} is partitioned, and Postgres cannot CREATE INDEX CONCURRENTLY on a partitioned table`,
+        'Remove operation.index from the spec; after the migration, create the index on each partition CONCURRENTLY, then CREATE INDEX ON ONLY the parent and ALTER INDEX … ATTACH PARTITION each one.',
+        { table: `${table.schema}.${table.name}` },
+      ),
     );
   }
+
+  // 3. One migration per table; a finished migration is done.
+  const other = await findRunningOnTable(db, spec);
+  if (other) failWith('migration', lockedError(spec, other));
+  const own = await readMigrationOwner(db, spec.name);
+  if (own && runningForAnotherExecution(own, options.execution)) failWith('migration', runningElsewhereError(spec, own, options.execution));
+  if (!other && isAlreadyDone(own, spec, table, await finalColumnMatches(db, spec, table))) {
+    out.alreadyDone = true;
+    add({
+      name: 'migration',
+      status: 'pass',
+      message: `migration "${spec.name}" already succeeded: ${spec.operation.column} is gone and ${finalColumn(spec)} is ${spec.operation.newType}; nothing to do`,
+      hint: 'To migrate again, give the new migration another name.',
+    });
+    return out;
+  }
+  const resuming = own?.status === MigrationStatus.Running && out.failures.length === 0;
+  if (!other && !runningForAnotherExecution(own, options.execution)) {
+    add({
+      name: 'migration',
+      status: resuming ? 'warn' : 'pass',
+      message: resuming
+        ? `resuming migration "${spec.name}" from phase ${own?.phase} (${own?.rows_done} rows done)`
+        : `no other migration is running on ${table.schema}.${table.name}`,
+      hint: resuming ? 'This run continues where the last one stopped; every phase is idempotent.' : '',
+    });
+  }
+
+  // 4. What the operation needs from the table.
+  const issues = operation.validate(ctx).filter((i) => !(resuming && i.code === 'SW_NEW_COLUMN_EXISTS'));
+  for (const issue of issues) {
+    failWith('operation', new PreflightError(issue.code, issue.message, issue.hint, { table: `${table.schema}.${table.name}`, issues }));
+  }
+  if (issues.length === 0) add({ name: 'operation', status: 'pass', message: `${spec.operation.column} → ${spec.operation.newColumn} ${spec.operation.newType}`, hint: '' });
+  add(indexNameCheck(spec, table, indexFacts, resuming), indexNameFailure(spec, indexFacts, resuming));
+  add(invalidIndexesCheck(table, indexFacts, spec));
+
+  // 5. The type and the expression.
+  let expression: ExpressionFacts | undefined;
+  try {
+    expression = await readExpressionFacts(db, spec, indexFacts.relations, version);
+    add({ name: 'expression', status: 'pass', message: `${spec.operation.using} is one side-effect-free expression over ${table.schema}.${table.name}`, hint: '' });
+  } catch (err) {
+    failWith('expression', asStepwiseError(err));
+  }
+
+  // 6. Privileges of the migration role.
+  const privileges = await readPrivileges(db, spec);
+  const privilegeCheck = privilegesCheck(spec, privileges);
+  add(privilegeCheck);
+
+  // 7. The data (only when the expression evaluates: a broken expression would fail every row).
+  if (expression && issues.length === 0 && spec.operation.type === 'convert-column') {
+    await dataChecks(db, ctx as Parameters<typeof conversionChecks>[0], table, expression, now, options.dataCheckBudgetMs ?? DATA_CHECK_BUDGET_MS, add);
+  }
+
+  // 8. Size, sessions, headroom: advice, never a refusal.
+  let size: Awaited<ReturnType<typeof readSize>> | undefined;
+  await soft('size', async () => {
+    size = await readSize(db, spec);
+    return sizeCheck(size, table.estimatedRows);
+  });
+  await soft('sessions', async () => sessionsCheck(await readSessions(db, spec), table));
+  if (size) add(headroomCheck(size, table.estimatedRows, !!spec.operation.index));
+  return out;
+}
+
+async function dataChecks(
+  db: Executor,
+  ctx: Parameters<typeof conversionChecks>[0],
+  table: TableFacts,
+  expression: ExpressionFacts,
+  now: () => number,
+  budgetMs: number,
+  add: (check: PreflightCheck, error?: StepwiseError) => void,
+): Promise<void> {
+  const checks: ConvertDataCheck[] = conversionChecks(ctx, expression);
+  if (checks.length === 0) return;
+  const key = (i: number) => `check_${String.fromCharCode(97 + i)}`;
+  const predicates = Object.fromEntries(checks.map((c, i) => [key(i), c.predicate]));
+  const totals = await scanTable(db, table, predicates, { batchSize: DEFAULT_SCAN_BATCH_SIZE * 5, deadline: now() + budgetMs, now });
+  const where = `${table.schema}.${table.name}`;
+  checks.forEach((check, i) => {
+    const count = totals.counts[key(i)] ?? 0;
+    const samples = totals.samples[key(i)] ?? [];
+    const name = `data: ${check.code}`;
+    if (count === 0) {
+      add({ name, status: 'pass', message: `no ${check.message}`, hint: '', code: check.code });
+      return;
+    }
+    const message = `${count} ${check.message} (e.g. ${table.primaryKey.column} = ${samples.slice(0, 10).join(', ')})`;
+    if (check.severity === 'warn') {
+      add({ name, status: 'warn', message, hint: check.hint, code: check.code });
+      return;
+    }
+    add(
+      { name, status: 'fail', message, hint: check.hint, code: check.code },
+      new DataCheckError(check.code, message, check.hint, { table: where, counts: { [check.code]: count }, sampleIds: { [check.code]: samples } }),
+    );
+  });
+  if (!totals.done) {
+    add({
+      name: 'data: coverage',
+      status: 'warn',
+      message: `data checks covered ${totals.rowsChecked} rows in the time available; verification checks the rest`,
+      hint: 'Values that do not convert in the rest of the table make the backfill fail, and the workflow rolls back.',
+    });
+  }
+}
+
+// ── helpers ──────────────────────────────────────────────────────────────────────────────────────────────────────
+
+function fail(name: string, error: StepwiseError): PreflightCheck {
+  return { name, status: 'fail', message: error.message, hint: error.hint, code: error.code };
+}
+
+function finalColumn(spec: Spec): string {
+  return spec.operation.renameTo ?? spec.operation.newColumn;
+}
+
+async function finalColumnMatches(db: Executor, spec: Spec, table: TableFacts): Promise<boolean> {
+  const column = table.columns.find((c) => c.name === finalColumn(spec));
+  if (!column) return false;
+  const row = (await db.query<{ same: boolean }>('SELECT to_regtype(:have) = to_regtype(:want) AS same', { have: column.type, want: spec.operation.newType })).rows[0];
+  return row?.same === true;
+}
+
+/**
+ * A migration is done when its row says it succeeded, the old column is gone (or was renamed over) and the final
+ * column has the new type.
+ */
+export function isAlreadyDone(own: MigrationOwner | undefined, spec: Spec, table: TableFacts, finalTypeMatches: boolean): boolean {
+  if (own?.status !== MigrationStatus.Succeeded) return false;
+  const op = spec.operation;
+  const oldGone = finalColumn(spec) === op.column || !table.columns.some((c) => c.name === op.column);
+  return oldGone && finalTypeMatches && !table.columns.some((c) => c.name === op.newColumn && op.newColumn !== finalColumn(spec));
+}
+
+/** The failure to raise when the spec's index name is taken by something Stepwise must not drop. */
+function indexNameFailure(spec: Spec, facts: Awaited<ReturnType<typeof readIndexFacts>>, resuming: boolean): StepwiseError | undefined {
+  const check = indexNameCheck(spec, undefined, facts, resuming);
+  return check.status === 'fail' ? new PreflightError(check.code ?? 'SW_INDEX_NAME_TAKEN', check.message, check.hint, { index: spec.operation.index?.name }) : undefined;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isIsoDuration } from './duration';
+import { durationToSeconds, isIsoDuration } from './duration';
 
 /** Defaults the spec fills in; each one documented once, here. */
 export const SPEC_DEFAULTS = {
@@ -40,20 +40,30 @@ const typeName = z
 
 /**
  * One SQL expression over the row's columns. Preflight proves it parses as an expression over this table; here we
- * refuse what can only be an attempt to run more than an expression.
+ * refuse what can only be an attempt to run more than an expression. Quoted identifiers and string literals are
+ * skipped first, so `round("price; net" * 100)` is fine while `price; DROP TABLE x` is not.
  */
 const sqlExpression = z
   .string()
   .min(1, 'must not be empty')
   .max(2000, 'is longer than 2000 characters')
-  .refine((s) => !s.includes(';'), 'must be one expression, without ";"')
-  .refine((s) => !/--|\/\*/.test(s), 'must not contain SQL comments');
+  .refine((s) => !s.includes('\u0000'), 'must not contain a NUL character')
+  .refine((s) => !unquoted(s).includes(';'), 'must be one expression, without ";"')
+  .refine((s) => !/--|\/\*/.test(unquoted(s)), 'must not contain SQL comments');
+
+/** `s` with the contents of "quoted identifiers" and 'string literals' blanked out (an unterminated one runs to the end). */
+export function unquoted(s: string): string {
+  return s.replace(/"(?:[^"]|"")*"?|'(?:[^']|'')*'?/g, (m) => m[0]!.repeat(2));
+}
 
 const migrationName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be 1–63 characters of lowercase letters, digits and "-", starting with a letter or digit');
 
 const isoDuration = z.string().refine(isIsoDuration, 'must be an ISO 8601 duration such as P7D, PT2S or PT1H30M');
+
+/** Longest soak: a Step Functions Standard execution lives at most a year, and the gates around the soak wait too. */
+export const MAX_SOAK_SECONDS = 180 * 24 * 3600;
 
 export const convertColumnSchema = z.strictObject({
   type: z.literal('convert-column'),
@@ -75,11 +85,48 @@ export const convertColumnSchema = z.strictObject({
 
 export const operationSchema = z.discriminatedUnion('type', [convertColumnSchema]);
 
-export const backfillSchema = z.strictObject({
-  batchSize: z.number().int().min(1).max(1_000_000).default(SPEC_DEFAULTS.batchSize),
+/**
+ * How the backfill sizes its batches.
+ * - `adaptive`: each batch is sized so it takes about `targetBatchMs` (within `minBatchSize`..`maxBatchSize`); a slower
+ *   batch (a sign of load) shrinks the next one at once. `batchSize` is then only the size of the first batch.
+ * - `fixed`: every batch has `batchSize` rows and `pauseMs` between batches, as the runbook wrote it.
+ * When `mode` is absent: `fixed` if the spec sets `batchSize`, otherwise `adaptive` (see docs/PERFORMANCE.md).
+ */
+export const BackfillMode = { Adaptive: 'adaptive', Fixed: 'fixed' } as const;
+export type BackfillMode = (typeof BackfillMode)[keyof typeof BackfillMode];
+
+const backfillFields = z.strictObject({
+  mode: z.enum([BackfillMode.Adaptive, BackfillMode.Fixed]).optional(),
+  batchSize: z.number().int().min(1).max(1_000_000).optional(),
   pauseMs: z.number().int().min(0).max(600_000).default(SPEC_DEFAULTS.pauseMs),
   maxSecondsPerInvocation: z.number().int().min(1).max(40).default(SPEC_DEFAULTS.maxSecondsPerInvocation),
+  /** Adaptive mode: the duration each batch aims at (ms). @default 150 */
+  targetBatchMs: z.number().int().min(10).max(10_000).optional(),
+  /** Adaptive mode: smallest batch. @default 100 */
+  minBatchSize: z.number().int().min(1).max(1_000_000).optional(),
+  /** Adaptive mode: largest batch. @default 100000 */
+  maxBatchSize: z.number().int().min(1).max(1_000_000).optional(),
+  /** Upper bound on rows backfilled per second (both modes); absent: no limit. */
+  maxRowsPerSecond: z.number().int().min(1).optional(),
+  /** Plain `VACUUM` of the table every this many rows (keeps the heap from doubling); absent: never. */
+  vacuumEveryRows: z.number().int().min(1000).optional(),
 });
+
+/**
+ * The backfill settings. `mode` is decided here, where "batchSize was written" is still visible: a spec that sets
+ * `batchSize` (and no `mode`) gets `mode: "fixed"`; otherwise `mode` stays absent, which means adaptive. The other new
+ * fields stay absent unless written; their defaults live in lib/backfill/settings.ts (`resolveBackfillSettings`).
+ */
+export const backfillSchema = backfillFields
+  .refine((b) => b.minBatchSize === undefined || b.maxBatchSize === undefined || b.minBatchSize <= b.maxBatchSize, {
+    message: 'minBatchSize must not exceed maxBatchSize',
+    path: ['minBatchSize'],
+  })
+  .transform(({ batchSize, mode, ...rest }) => ({
+    batchSize: batchSize ?? SPEC_DEFAULTS.batchSize,
+    ...rest,
+    ...(mode !== undefined ? { mode } : batchSize !== undefined ? { mode: BackfillMode.Fixed } : {}),
+  }));
 
 export const specSchema = z.strictObject({
   /** Unique name of this migration; keys its progress row and its execution. */
@@ -97,7 +144,9 @@ export const specSchema = z.strictObject({
     maxSecondsPerInvocation: SPEC_DEFAULTS.maxSecondsPerInvocation,
   }),
   /** Wait between read-from-new and contract (ISO 8601). */
-  soak: isoDuration.default(SPEC_DEFAULTS.soak),
+  soak: isoDuration
+    .refine((d) => !isIsoDuration(d) || durationToSeconds(d) <= MAX_SOAK_SECONDS, 'must be at most P180D (an execution lives at most a year)')
+    .default(SPEC_DEFAULTS.soak),
   /** lock_timeout for statements that take ACCESS EXCLUSIVE. */
   lockTimeoutMs: z.number().int().min(10).max(60_000).default(SPEC_DEFAULTS.lockTimeoutMs),
 });

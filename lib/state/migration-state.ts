@@ -52,6 +52,12 @@ export const STATE_DDL: readonly string[] = [
     updated_at timestamptz NOT NULL DEFAULT now()
   )`,
   `CREATE UNIQUE INDEX IF NOT EXISTS migrations_one_running_per_table ON ${STATE} (table_schema, table_name) WHERE status = 'running'`,
+  // Backfill engine state (added after the first release: idempotent, so older state tables gain the columns).
+  `ALTER TABLE ${STATE}
+    ADD COLUMN IF NOT EXISTS batch_size integer,
+    ADD COLUMN IF NOT EXISTS rows_per_second double precision,
+    ADD COLUMN IF NOT EXISTS vacuumed_at_rows bigint NOT NULL DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS paused boolean NOT NULL DEFAULT false`,
 ];
 
 const SELECT_COLUMNS = 'name, table_schema, table_name, phase, status, cursor, rows_done, rows_updated, rows_estimate, batches';
@@ -81,14 +87,18 @@ async function stateTableExists(db: Executor): Promise<boolean> {
 /**
  * Claims the table for this migration: creates the state table if needed and upserts the row as running. A row that
  * is already running keeps its cursor (resume); a finished or rolled-back one starts over. Throws
- * `MigrationLockedError` when another migration is running on the table.
+ * `MigrationLockedError` when another migration is running on the table (`SW_TABLE_BUSY`), or when this migration's
+ * row is running for another execution (`SW_MIGRATION_RUNNING`; `execution` is the Step Functions execution id, and
+ * a row claimed without one can be resumed by any execution).
  */
-export async function claimMigration(db: Executor, spec: Spec, estimatedRows: number): Promise<MigrationRow> {
+export async function claimMigration(db: Executor, spec: Spec, estimatedRows: number, execution?: string): Promise<MigrationRow> {
   for (const ddl of STATE_DDL) await db.query(ddl);
+  await db.query(CLAIM_DDL);
+  let claimed: boolean;
   try {
-    await db.query(
-      `INSERT INTO ${STATE} AS m (name, table_schema, table_name, spec, phase, status, rows_estimate)
-       VALUES (:name, :schema, :table, (:spec)::jsonb, 'backup', 'running', :estimate)
+    const rows = await db.query(
+      `INSERT INTO ${STATE} AS m (name, table_schema, table_name, spec, phase, status, rows_estimate, execution)
+       VALUES (:name, :schema, :table, (:spec)::jsonb, 'backup', 'running', :estimate, (:execution)::text)
        ON CONFLICT (name) DO UPDATE SET
          spec = EXCLUDED.spec, rows_estimate = EXCLUDED.rows_estimate, updated_at = now(),
          phase = CASE WHEN m.status = 'running' THEN m.phase ELSE 'backup' END,
@@ -96,24 +106,80 @@ export async function claimMigration(db: Executor, spec: Spec, estimatedRows: nu
          rows_done = CASE WHEN m.status = 'running' THEN m.rows_done ELSE 0 END,
          rows_updated = CASE WHEN m.status = 'running' THEN m.rows_updated ELSE 0 END,
          batches = CASE WHEN m.status = 'running' THEN m.batches ELSE 0 END,
+         batch_size = CASE WHEN m.status = 'running' THEN m.batch_size ELSE NULL END,
+         rows_per_second = CASE WHEN m.status = 'running' THEN m.rows_per_second ELSE NULL END,
+         vacuumed_at_rows = CASE WHEN m.status = 'running' THEN m.vacuumed_at_rows ELSE 0 END,
+         paused = CASE WHEN m.status = 'running' THEN m.paused ELSE false END,
          started_at = CASE WHEN m.status = 'running' THEN m.started_at ELSE now() END,
-         status = 'running'`,
-      { name: spec.name, schema: spec.table.schema, table: spec.table.name, spec: JSON.stringify(spec), estimate: estimatedRows },
+         execution = COALESCE(EXCLUDED.execution, m.execution),
+         status = 'running'
+       WHERE m.status <> 'running' OR m.execution IS NULL OR EXCLUDED.execution IS NULL OR m.execution = EXCLUDED.execution
+       RETURNING m.name`,
+      { name: spec.name, schema: spec.table.schema, table: spec.table.name, spec: JSON.stringify(spec), estimate: estimatedRows, execution: execution ?? null },
     );
+    claimed = rows.rows.length > 0;
   } catch (err) {
     const other = await findRunningOnTable(db, spec);
     if (other) throw lockedError(spec, other);
     throw err;
   }
+  if (!claimed) {
+    const own = await readMigrationOwner(db, spec.name);
+    if (own) throw runningElsewhereError(spec, own, execution);
+  }
   return (await readMigration(db, spec.name))!;
+}
+
+/** Adds the `execution` column (which execution runs the row) to a state table created before it existed. */
+const CLAIM_DDL = `ALTER TABLE ${STATE} ADD COLUMN IF NOT EXISTS execution text`;
+
+/** A migration's row with the execution that claimed it (null when unknown); reads only, works before CLAIM_DDL. */
+export interface MigrationOwner {
+  readonly name: string;
+  readonly status: MigrationStatus;
+  readonly phase: string;
+  readonly rows_done: number;
+  readonly execution: string | null;
+}
+
+/** The migration's row and its owning execution, or undefined when there is none (reads only). */
+export async function readMigrationOwner(db: Executor, name: string): Promise<MigrationOwner | undefined> {
+  if (!(await stateTableExists(db))) return undefined;
+  const row = (
+    await db.query<{ name: string; status: string; phase: string; rows_done: number; execution: string | null }>(
+      `SELECT name, status, phase, rows_done, to_jsonb(m) ->> 'execution' AS execution FROM ${STATE} AS m WHERE name = :name`,
+      { name },
+    )
+  ).rows[0];
+  return row ? { ...row, status: row.status as MigrationStatus, rows_done: Number(row.rows_done) } : undefined;
+}
+
+/**
+ * True when `owner` is running for an execution other than `execution`. Unknown on either side (a row claimed by an
+ * older Stepwise, or a caller without an execution id such as a direct phase call) counts as the same execution, so a
+ * crashed run can always be resumed.
+ */
+export function runningForAnotherExecution(owner: MigrationOwner | undefined, execution: string | undefined): boolean {
+  return owner?.status === MigrationStatus.Running && !!owner.execution && !!execution && owner.execution !== execution;
+}
+
+export function runningElsewhereError(spec: Spec, owner: MigrationOwner, execution: string | undefined): MigrationLockedError {
+  return new MigrationLockedError(
+    'SW_MIGRATION_RUNNING',
+    `migration "${owner.name}" is already running on ${spec.table.schema}.${spec.table.name} (status ${owner.status}, phase ${owner.phase}, ` +
+      `${owner.rows_done} rows done) in execution ${owner.execution}${execution ? `; this execution (${execution}) changed nothing` : ''}`,
+    `Wait for execution ${owner.execution} to finish (stepwise status), or abort it. If it no longer runs (its process was killed), ` +
+      `release the row so the next run resumes from its cursor: UPDATE ${STATE} SET execution = NULL WHERE name = '${owner.name.replace(/'/g, "''")}';`,
+    { migration: owner.name, execution: owner.execution, status: owner.status, phase: owner.phase },
+  );
 }
 
 export function lockedError(spec: Spec, other: MigrationRow): MigrationLockedError {
   return new MigrationLockedError(
     'SW_TABLE_BUSY',
-    `migration "${other.name}" is already running on ${spec.table.schema}.${spec.table.name} (phase ${other.phase}, ${other.rows_done} rows done)`,
+    `migration "${other.name}" is already running on ${spec.table.schema}.${spec.table.name} (status ${other.status}, phase ${other.phase}, ${other.rows_done} rows done)`,
     `Wait for "${other.name}" to finish or roll it back; one migration runs per table at a time.`,
-    { other: other.name, phase: other.phase },
+    { other: other.name, status: other.status, phase: other.phase },
   );
 }
 
@@ -127,5 +193,63 @@ export async function markPhase(db: Executor, name: string, phase: string, statu
 
 /** Starts the backfill over from the first key (used when a run's backfill has not begun). */
 export async function resetCursor(db: Executor, name: string): Promise<void> {
-  await db.query(`UPDATE ${STATE} SET cursor = NULL, rows_done = 0, rows_updated = 0, batches = 0 WHERE name = :name`, { name });
+  await db.query(`UPDATE ${STATE} SET cursor = NULL, rows_done = 0, rows_updated = 0, batches = 0, vacuumed_at_rows = 0 WHERE name = :name`, { name });
+}
+
+/** The backfill engine's view of the progress row (columns added by STATE_DDL's ALTER; read after the claim). */
+export interface BackfillStateRow {
+  cursor: string | null;
+  rows_done: number;
+  rows_updated: number;
+  batches: number;
+  /** Batch size the last batch used or the last invocation chose; null before the first batch. */
+  batch_size: number | null;
+  rows_per_second: number | null;
+  /** rows_done at the last VACUUM. */
+  vacuumed_at_rows: number;
+  paused: boolean;
+}
+
+export async function readBackfillState(db: Executor, name: string): Promise<BackfillStateRow | undefined> {
+  const row = (
+    await db.query<Record<string, string | number | boolean | null>>(
+      `SELECT cursor, rows_done, rows_updated, batches, batch_size, rows_per_second, vacuumed_at_rows, paused FROM ${STATE} WHERE name = :name`,
+      { name },
+    )
+  ).rows[0];
+  if (!row) return undefined;
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return {
+    cursor: row.cursor === null || row.cursor === undefined ? null : String(row.cursor),
+    rows_done: Number(row.rows_done),
+    rows_updated: Number(row.rows_updated),
+    batches: Number(row.batches),
+    batch_size: num(row.batch_size),
+    rows_per_second: num(row.rows_per_second),
+    vacuumed_at_rows: Number(row.vacuumed_at_rows ?? 0),
+    paused: row.paused === true || row.paused === 'true' || row.paused === 't',
+  };
+}
+
+/** Records what an invocation learned: the batch size the next one starts with and the rate it reached. */
+export async function recordBackfillTuning(db: Executor, name: string, batchSize: number, rowsPerSecond: number | null): Promise<void> {
+  await db.query(
+    `UPDATE ${STATE} SET batch_size = :batchSize, rows_per_second = COALESCE(:rate, rows_per_second), updated_at = now() WHERE name = :name`,
+    { name, batchSize, rate: rowsPerSecond },
+  );
+}
+
+/** Records the rows_done at which the table was last vacuumed. */
+export async function recordVacuum(db: Executor, name: string, rowsDone: number): Promise<void> {
+  await db.query(`UPDATE ${STATE} SET vacuumed_at_rows = :rows WHERE name = :name`, { name, rows: rowsDone });
+}
+
+/**
+ * Pauses or resumes a migration's backfill. The backfill reads the flag in the same statement as each batch, so a
+ * pause takes effect at the next batch; the cursor is kept, and resume continues from it.
+ * (Equivalent SQL: `UPDATE _stepwise.migrations SET paused = true WHERE name = '<migration>'`.)
+ */
+export async function setPaused(db: Executor, name: string, paused: boolean): Promise<boolean> {
+  const result = await db.query(`UPDATE ${STATE} SET paused = :paused, updated_at = now() WHERE name = :name RETURNING name`, { name, paused });
+  return result.rows.length > 0;
 }

@@ -125,4 +125,145 @@ runOperationCases([
     wantPreflightError: 'SW_USING_INVALID',
   },
   { name: 'a type that does not exist', setupSql: [PRODUCT], spec: spec({}, { newType: 'intger' }), table: product, wantPreflightError: 'SW_TYPE_NOT_FOUND' },
+  // ── bad-input corpus: database side (docs/RELIABILITY.md) ──────────────────────────────────────────────────────
+  {
+    name: 'unicode, quotes and semicolons in every identifier are supported end to end',
+    setupSql: [
+      `CREATE SCHEMA "Ünï ""code""; schema"`,
+      `CREATE TABLE "Ünï ""code""; schema"."Prodüct""; DROP TABLE x; --" (id int PRIMARY KEY, "preço; líquido" numeric(10,2) NOT NULL)`,
+      `INSERT INTO "Ünï ""code""; schema"."Prodüct""; DROP TABLE x; --" SELECT g, g * 1.5 FROM generate_series(1, 321) g`,
+    ],
+    spec: {
+      name: 'unicode-price',
+      table: { schema: 'Ünï "code"; schema', name: 'Prodüct"; DROP TABLE x; --' },
+      operation: {
+        type: 'convert-column',
+        column: 'preço; líquido',
+        newColumn: 'cêntimos "novo"',
+        newType: 'integer',
+        using: 'round("preço; líquido" * 100)',
+        index: { name: 'índice; "cêntimos"' },
+        notNull: true,
+        renameTo: 'preço; líquido',
+      },
+      backfill: { batchSize: 50 },
+    },
+    table: { schema: 'Ünï "code"; schema', name: 'Prodüct"; DROP TABLE x; --', key: 'id' },
+    afterContract: async (db) => {
+      await columnMustHaveType(db.pg, 'Prodüct"; DROP TABLE x; --', 'preço; líquido', 'integer', 'Ünï "code"; schema');
+      await columnMustBeNotNull(db.pg, 'Prodüct"; DROP TABLE x; --', 'preço; líquido', 'Ünï "code"; schema');
+      await indexMustBeValid(db.pg, 'índice; "cêntimos"', 'Ünï "code"; schema');
+      const r = await db.pg.query(`SELECT "preço; líquido" AS v FROM "Ünï ""code""; schema"."Prodüct""; DROP TABLE x; --" WHERE id = 321`);
+      expect(r.rows[0].v).toBe(48150);
+    },
+  },
+  {
+    name: 'a partitioned table is migrated through its parent (keyset batches span the partitions)',
+    setupSql: [
+      `CREATE TABLE "Product" (id bigint PRIMARY KEY, name text, price numeric(10,2) NOT NULL) PARTITION BY RANGE (id)`,
+      `CREATE TABLE "Product_low" PARTITION OF "Product" FOR VALUES FROM (MINVALUE) TO (400)`,
+      `CREATE TABLE "Product_high" PARTITION OF "Product" FOR VALUES FROM (400) TO (MAXVALUE)`,
+      `INSERT INTO "Product" SELECT g, 'p' || g, g * 1.25 FROM generate_series(1, 1000) g`,
+    ],
+    spec: spec({ name: 'partitioned-price' }, { index: undefined }),
+    table: product,
+    afterContract: async (db) => {
+      await columnMustHaveType(db.pg, 'Product', 'price_cents', 'integer');
+      await columnMustBeNotNull(db.pg, 'Product', 'price_cents');
+      const r = await db.pg.query(`SELECT sum(price_cents)::bigint AS s, count(*)::int AS n FROM "Product"`);
+      expect(r.rows[0]).toEqual({ s: String(125 * 500 * 1001), n: 1000 });
+    },
+  },
+  {
+    name: 'a partitioned table with an index in the spec (CREATE INDEX CONCURRENTLY is impossible on it)',
+    setupSql: [
+      `CREATE TABLE "Product" (id bigint PRIMARY KEY, name text, price numeric(10,2)) PARTITION BY RANGE (id)`,
+      `CREATE TABLE "Product_all" PARTITION OF "Product" FOR VALUES FROM (MINVALUE) TO (MAXVALUE)`,
+      `INSERT INTO "Product" SELECT g, 'p', g FROM generate_series(1, 10) g`,
+    ],
+    spec: spec(),
+    table: product,
+    wantPreflightError: 'SW_PARTITIONED_INDEX',
+  },
+  {
+    name: 'a composite primary key',
+    setupSql: [`CREATE TABLE "Product" (shop int, id bigint, price numeric(10,2), PRIMARY KEY (shop, id))`],
+    spec: spec(),
+    table: product,
+    wantPreflightError: 'SW_COMPOSITE_KEY',
+  },
+  { name: 'a missing schema', setupSql: [PRODUCT], spec: spec({ table: { schema: 'shop', name: 'Product' } }), table: product, wantPreflightError: 'SW_SCHEMA_NOT_FOUND' },
+  {
+    name: 'a materialized view instead of a table',
+    setupSql: [PRODUCT, fill(5), `CREATE MATERIALIZED VIEW "ProductMv" AS SELECT * FROM "Product"`],
+    spec: spec({ table: { name: 'ProductMv' } }),
+    table: product,
+    wantPreflightError: 'SW_NOT_A_TABLE',
+  },
+  {
+    name: 'an expression with a subquery reading another table',
+    setupSql: [PRODUCT, fill(5), `CREATE TABLE rates (r numeric)`, `INSERT INTO rates VALUES (100)`],
+    spec: spec({}, { using: 'round(price * (SELECT max(r) FROM rates))' }),
+    table: product,
+    wantPreflightError: 'SW_USING_INVALID',
+  },
+  {
+    name: 'an expression with side effects on an empty table',
+    setupSql: [PRODUCT, `CREATE SEQUENCE s`],
+    spec: spec({}, { using: `nextval('s') + price` }),
+    table: product,
+    wantPreflightError: 'SW_USING_INVALID',
+  },
+  {
+    name: 'text values that are not valid input for the new type',
+    setupSql: [
+      `CREATE TABLE "Product" (id bigint PRIMARY KEY, name text, price text)`,
+      `INSERT INTO "Product" SELECT g, 'p', CASE WHEN g = 42 THEN 'twelve' ELSE g::text END FROM generate_series(1, 100) g`,
+    ],
+    spec: spec({}, { using: 'price', notNull: false }),
+    table: product,
+    wantPreflightError: 'SW_VALUE_NOT_CONVERTIBLE',
+  },
+  {
+    name: 'values that overflow a numeric(p,s) target',
+    setupSql: [PRODUCT, fill(10), `UPDATE "Product" SET price = 12345.67 WHERE id = 4`],
+    spec: spec({}, { newType: 'numeric(6,2)', using: 'price', index: undefined }),
+    table: product,
+    wantPreflightError: 'SW_VALUE_OVERFLOW',
+  },
+  {
+    name: 'a NaN that no integer can hold',
+    setupSql: [`CREATE TABLE "Product" (id bigint PRIMARY KEY, name text, price numeric)`, `INSERT INTO "Product" VALUES (1, 'a', 1.5), (2, 'b', 'NaN')`],
+    spec: spec(),
+    table: product,
+    wantPreflightError: 'SW_VALUE_OVERFLOW',
+  },
+  {
+    name: 'an index name already used by another index',
+    setupSql: [PRODUCT, fill(5), `CREATE INDEX idx_products_new_price ON "Product" (name)`],
+    spec: spec(),
+    table: product,
+    wantPreflightError: 'SW_INDEX_NAME_TAKEN',
+  },
+  {
+    name: 'renameTo naming another existing column',
+    setupSql: [PRODUCT, fill(5)],
+    spec: spec({}, { renameTo: 'name' }),
+    table: product,
+    wantPreflightError: 'SW_RENAME_TARGET_EXISTS',
+  },
+  {
+    name: 'converting the primary key itself',
+    setupSql: [PRODUCT, fill(5)],
+    spec: spec({}, { column: 'id', using: 'id', newType: 'integer', renameTo: undefined }),
+    table: product,
+    wantPreflightError: 'SW_PRIMARY_KEY_COLUMN',
+  },
+  {
+    name: "a new column named with Stepwise's reserved prefix",
+    setupSql: [PRODUCT, fill(5)],
+    spec: spec({}, { newColumn: '_stepwise_cents', renameTo: undefined }),
+    table: product,
+    wantPreflightError: 'SW_RESERVED_NAME',
+  },
 ]);
