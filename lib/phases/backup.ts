@@ -11,7 +11,7 @@ import { loadPhaseContext, type PhaseDeps } from './phase-context';
  */
 export async function backupPhase(event: PhaseEvent, { db }: PhaseDeps): Promise<BackupResult> {
   const { spec, table } = await loadPhaseContext(event, db);
-  const before = await claimMigrationFresh(db, spec, table.estimatedRows);
+  const before = await claimMigrationFresh(db, spec, table.estimatedRows, event.execution);
   const backup = `${quoteIdent(STATE_SCHEMA)}.${quoteIdent(objectNames(spec.name).backupTable)}`;
   if (before.fresh) await db.query(`DROP TABLE IF EXISTS ${backup}`);
   const pk = quoteIdent(table.primaryKey.column);
@@ -21,7 +21,8 @@ export async function backupPhase(event: PhaseEvent, { db }: PhaseDeps): Promise
   return { location: `${STATE_SCHEMA}.${objectNames(spec.name).backupTable}`, rows };
 }
 
-async function claimMigrationFresh(db: PhaseDeps['db'], spec: Parameters<typeof claimMigration>[1], estimate: number) {
-  const row = await claimMigration(db, spec, estimate);
+/** Claims the table for this execution; `fresh` when no earlier attempt of this migration got past backup. */
+async function claimMigrationFresh(db: PhaseDeps['db'], spec: Parameters<typeof claimMigration>[1], estimate: number, execution: string | undefined) {
+  const row = await claimMigration(db, spec, estimate, execution);
   return { row, fresh: row.phase === 'backup' && Number(row.batches) === 0 };
 }

@@ -8,6 +8,8 @@ export const StateName = {
   // forward path, in order
   Init: 'Init',
   Preflight: 'Preflight',
+  AlreadyDone: 'AlreadyDone',
+  NotifyAlreadyDone: 'NotifyAlreadyDone',
   NotifyPlanned: 'NotifyPlanned',
   ApproveStart: Gate.Start,
   Backup: 'Backup',

@@ -36,6 +36,10 @@ export interface PreflightResult {
   readonly estimatedRows: number;
   readonly soakSeconds: number;
   readonly warnings: readonly string[];
+  /** Every preflight check with its verdict (pass / warn / fail) and fix. */
+  readonly checks?: readonly { name: string; status: string; message: string; hint?: string }[];
+  /** The migration already succeeded and the column is converted: the workflow ends here, changing nothing. */
+  readonly alreadyDone?: boolean;
 }
 
 export interface BackupResult {

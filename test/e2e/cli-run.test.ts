@@ -75,6 +75,18 @@ describe('stepwise run --local (the real CLI process)', () => {
     expect(await tableChecksum(db.pg, 'Product', 'id')).toBe(sum);
   });
 
+  it('plan --database-url shows preflight against the live table, and exits 1 when it would refuse', async () => {
+    const ok = await stepwise(['plan', '--spec', EXAMPLE, '--database-url', db.url], dir);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/Preflight against the live database:[\s\S]*✓/);
+    expect(ok.stdout).toContain('primary key "id" bigint');
+    const spec = join(dir, 'no-column.json');
+    writeFileSync(spec, JSON.stringify({ ...JSON.parse(readFileSync(EXAMPLE, 'utf8')), name: 'no-column', operation: { ...JSON.parse(readFileSync(EXAMPLE, 'utf8')).operation, column: 'prize' } }));
+    const refused = await stepwise(['plan', '--spec', spec, '--database-url', db.url], dir);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/✗[\s\S]*prize[\s\S]*fix:/);
+  });
+
   it('plan prints every phase with its SQL and the rollback', async () => {
     const result = await stepwise(['plan', '--spec', EXAMPLE], dir);
     expect(result.code).toBe(0);

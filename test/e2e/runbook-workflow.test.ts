@@ -60,6 +60,22 @@ describe('the runbook as a workflow, on the synthesized state machine', () => {
     expect(messages.some((m) => m.stateName === StateName.NotifySucceeded)).toBe(true);
   });
 
+  it('runs a finished migration again as a success that changes nothing', async () => {
+    // Prepare: the migration has run to the end once.
+    expect((await runOnDatabase(db, runbookSpec())).result.status).toBe('SUCCEEDED');
+    const before = await snapshot();
+
+    // Act
+    const { result, history, messages } = await runOnDatabase(db, runbookSpec());
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    const entered = history.map((e) => e.stateEnteredEventDetails?.name).filter(Boolean);
+    expect(entered).toEqual(['Init', 'Preflight', 'AlreadyDone', 'NotifyAlreadyDone', 'Succeeded']);
+    expect(messages.map((m) => m.stateName)).toEqual([StateName.NotifyAlreadyDone]);
+    expect(await snapshot()).toEqual(before);
+  });
+
   it('rolls back when a phase fails, leaving the table exactly as it was', async () => {
     // Prepare: VALIDATE CONSTRAINT keeps timing out, through every retry.
     const before = await snapshot();

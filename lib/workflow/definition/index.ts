@@ -136,6 +136,24 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
   });
   const succeeded = new sfn.Succeed(scope, StateName.Succeeded, { stateName: StateName.Succeeded, comment: 'Migration complete.' });
 
+  // ---- Already done: running a finished migration again is a success that changes nothing ----
+  const notifyAlreadyDone = notify(ctx, StateName.NotifyAlreadyDone, {
+    comment: 'Announces that this migration had already completed; nothing was changed.',
+    event: 'already-done',
+    title: fmt('Stepwise {}: already done', SPEC_NAME_PATH),
+    description: 'This migration completed in an earlier run and the column is converted. Nothing was changed.',
+  });
+  continueOnFailure(notifyAlreadyDone, succeeded);
+  const alreadyDone = new sfn.Choice(scope, StateName.AlreadyDone, {
+    stateName: StateName.AlreadyDone,
+    comment: 'Preflight found the migration finished (state row succeeded, column converted): end without a change.',
+  })
+    .when(
+      sfn.Condition.and(sfn.Condition.isPresent('$.preflight.alreadyDone'), sfn.Condition.booleanEquals('$.preflight.alreadyDone', true)),
+      notifyAlreadyDone.next(succeeded),
+    )
+    .afterwards({ includeOtherwise: true });
+
   // ---- Failure wiring ----
   preflight.addCatch(
     notifyAndFail(ctx, {
@@ -176,6 +194,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
   // ---- The flow ----
   return sfn.Chain.start(init)
     .next(preflight)
+    .next(alreadyDone)
     .next(notifyPlanned)
     .next(approveStart)
     .next(ctx.snapshot === undefined ? backup : backup.next(clusterSnapshot(ctx, ctx.snapshot, rollback)))
