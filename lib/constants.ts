@@ -11,6 +11,8 @@ export const Phase = {
   Constrain: 'constrain',
   Contract: 'contract',
   Rollback: 'rollback',
+  /** Computes when a window-only phase may start (spec.window); the state machine waits until then. */
+  Window: 'window',
 } as const;
 export type Phase = (typeof Phase)[keyof typeof Phase];
 

@@ -8,6 +8,7 @@ import { handler as expand } from '../../lambdas/expand';
 import { handler as preflight } from '../../lambdas/preflight';
 import { handler as rollback } from '../../lambdas/rollback';
 import { handler as verify } from '../../lambdas/verify';
+import { handler as window } from '../../lambdas/window';
 
 /**
  * The real Lambda handler modules, by function name (the phase): the local twin calls exactly what AWS would run.
@@ -22,4 +23,5 @@ export const PHASE_LAMBDAS: Readonly<Record<Phase, LambdaHandler>> = {
   [Phase.Constrain]: constrain,
   [Phase.Contract]: contract,
   [Phase.Rollback]: rollback,
+  [Phase.Window]: window,
 };

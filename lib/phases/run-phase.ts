@@ -6,6 +6,7 @@ import { constrainPhase, contractPhase, expandPhase, rollbackPhase } from './ddl
 import type { PhaseDeps } from './phase-context';
 import { preflightPhase } from './preflight';
 import { verifyPhase } from './verify';
+import { windowPhase } from './window';
 
 type PhaseFn = (event: PhaseEvent, deps: PhaseDeps) => Promise<unknown>;
 
@@ -19,6 +20,7 @@ export const PHASES: Readonly<Record<Phase, PhaseFn>> = {
   [Phase.Constrain]: constrainPhase,
   [Phase.Contract]: contractPhase,
   [Phase.Rollback]: rollbackPhase,
+  [Phase.Window]: windowPhase,
 };
 
 /** Runs one phase: what the Lambda handlers, the local twin and the tests all call. */

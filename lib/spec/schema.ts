@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { assertTimeZone, parseAwsCron } from '../window/next-window';
 import { durationToSeconds, isIsoDuration } from './duration';
 
 /** Defaults the spec fills in; each one documented once, here. */
@@ -128,6 +129,29 @@ export const backfillSchema = backfillFields
     ...(mode !== undefined ? { mode } : batchSize !== undefined ? { mode: BackfillMode.Fixed } : {}),
   }));
 
+/** Phases a maintenance window can hold back. */
+export const WINDOW_PHASES = ['constrain', 'contract'] as const;
+
+const validWith = (check: (value: string) => void) => (value: string) => {
+  try {
+    check(value);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * A maintenance window: the phases listed wait until it is open. The schedule is an EventBridge Scheduler cron (the
+ * same string the stack's `windowSchedule` takes), read in `timezone`; a window stays open `durationMinutes`.
+ */
+export const windowSchema = z.strictObject({
+  schedule: z.string().refine(validWith(parseAwsCron), 'must be an EventBridge cron such as cron(0 2 ? * SAT *)'),
+  timezone: z.string().refine(validWith(assertTimeZone), 'must be an IANA time zone such as Europe/Berlin or UTC').default('UTC'),
+  durationMinutes: z.number().int().min(1).max(24 * 60).default(120),
+  phases: z.array(z.enum(WINDOW_PHASES)).min(1).default([...WINDOW_PHASES]),
+});
+
 export const specSchema = z.strictObject({
   /** Unique name of this migration; keys its progress row and its execution. */
   name: migrationName,
@@ -149,6 +173,8 @@ export const specSchema = z.strictObject({
     .default(SPEC_DEFAULTS.soak),
   /** lock_timeout for statements that take ACCESS EXCLUSIVE. */
   lockTimeoutMs: z.number().int().min(10).max(60_000).default(SPEC_DEFAULTS.lockTimeoutMs),
+  /** Optional maintenance window for the window-only phases (default: constrain and contract). */
+  window: windowSchema.optional(),
 });
 
 /** A spec as written (defaults optional). */

@@ -6,7 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ENV, type Phase } from '../constants';
+import { ENV, Phase } from '../constants';
 import {
   DEFAULT_LAMBDA_ENTRY_DIR,
   PHASE_ARCHITECTURE,
@@ -62,6 +62,9 @@ export const SECRET_ACTIONS: readonly string[] = ['secretsmanager:GetSecretValue
  * @example
  * grantDataApiAccess(myFunction, clusterArn, secretArn);
  */
+/** Phases whose handler never touches the database. */
+export const PHASES_WITHOUT_DATABASE: readonly Phase[] = [Phase.Window];
+
 export function grantDataApiAccess(grantee: iam.IGrantable, clusterArn: string, secretArn: string): void {
   iam.Grant.addToPrincipal({ grantee, actions: [...DATA_API_ACTIONS], resourceArns: [clusterArn] });
   iam.Grant.addToPrincipal({ grantee, actions: [...SECRET_ACTIONS], resourceArns: [secretArn] });
@@ -127,7 +130,8 @@ export class PhaseFunction extends Construct {
         bundleAwsSDK: true,
       },
     });
-    grantDataApiAccess(this.role, props.clusterArn, props.secretArn);
+    // Least privilege: a phase that never reads the database (the window calculator) gets no Data API or secret access.
+    if (!PHASES_WITHOUT_DATABASE.includes(props.phase)) grantDataApiAccess(this.role, props.clusterArn, props.secretArn);
 
     // Justified cdk-nag findings.
     Validations.of(this.role).acknowledge({

@@ -76,6 +76,19 @@ describe('the runbook as a workflow, on the synthesized state machine', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it('holds constrain and contract for the maintenance window (spec.window), then completes', async () => {
+    // A window that opens every year on 1 January 03:00 UTC: never open now, so both phases wait (capped locally).
+    const spec = runbookSpec({ window: { schedule: 'cron(0 3 1 1 ? *)', durationMinutes: 60 } });
+    const { result, report, history } = await runOnDatabase(db, spec);
+    expect(result.status).toBe('SUCCEEDED');
+    const waits = history.filter((e) => e.stateEnteredEventDetails?.name?.startsWith('WaitFor')).map((e) => e.stateEnteredEventDetails?.name);
+    expect(waits).toEqual(['WaitForConstrainWindow', 'WaitForContractWindow']);
+    const exited = history.find((e) => e.stateExitedEventDetails?.name === 'WindowForContract');
+    const window = JSON.parse(exited!.stateExitedEventDetails!.output!).windowContract;
+    expect(window).toEqual({ phase: 'contract', waitUntil: expect.stringMatching(/^\d{4}-01-01T03:00:00Z$/), waiting: true });
+    expect(report.status).toBe('SUCCEEDED');
+  });
+
   it('rolls back when a phase fails, leaving the table exactly as it was', async () => {
     // Prepare: VALIDATE CONSTRAINT keeps timing out, through every retry.
     const before = await snapshot();

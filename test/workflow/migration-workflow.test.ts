@@ -1,7 +1,9 @@
 import { App, Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { Phase } from '../../lib/constants';
 import { StepwiseStack } from '../../lib/stack';
+import { PHASES_WITHOUT_DATABASE } from '../../lib/workflow/phase-function';
 import { MigrationWorkflow, StateName, synthesizeDefinition } from '../../lib/workflow';
 
 const CLUSTER = 'arn:aws:rds:us-east-1:123456789012:cluster:demo';
@@ -24,7 +26,7 @@ describe('MigrationWorkflow', () => {
 
   describe('phase functions', () => {
     it('creates one Node 22+ ARM64 traced function per phase', () => {
-      template.resourceCountIs('AWS::Lambda::Function', 8);
+      template.resourceCountIs('AWS::Lambda::Function', Object.values(Phase).length);
       const functions = template.findResources('AWS::Lambda::Function');
       for (const fn of Object.values(functions)) {
         expect(fn.Properties.Runtime).toMatch(/^nodejs(2[2-9]|[3-9]\d)\.x$/);
@@ -36,7 +38,7 @@ describe('MigrationWorkflow', () => {
         });
       }
       const phases = Object.values(functions).map((fn) => fn.Properties.Environment.Variables.STEPWISE_PHASE).sort();
-      expect(phases).toEqual(['backfill', 'backup', 'constrain', 'contract', 'expand', 'preflight', 'rollback', 'verify']);
+      expect(phases).toEqual(['backfill', 'backup', 'constrain', 'contract', 'expand', 'preflight', 'rollback', 'verify', 'window']);
     });
 
     it('gives backfill its time box plus 30 s and every other phase 60 s', () => {
@@ -49,7 +51,7 @@ describe('MigrationWorkflow', () => {
     });
 
     it('keeps each function log for one month and attaches no managed policy', () => {
-      template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 8);
+      template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, Object.values(Phase).length);
       for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
         expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       }
@@ -66,8 +68,8 @@ describe('MigrationWorkflow', () => {
     it('scopes the Data API to the cluster ARN and the secret to its ARN', () => {
       const dataApi = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('rds-data:')));
       const secret = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:')));
-      expect(dataApi).toHaveLength(8);
-      expect(secret).toHaveLength(8);
+      expect(dataApi).toHaveLength(Object.values(Phase).length - PHASES_WITHOUT_DATABASE.length);
+      expect(secret).toHaveLength(Object.values(Phase).length - PHASES_WITHOUT_DATABASE.length);
       for (const s of dataApi) expect(s.Resource).toBe(CLUSTER);
       for (const s of secret) expect(s.Resource).toBe(SECRET);
       expect(new Set(dataApi.flatMap(actionsOf))).toEqual(new Set([

@@ -33,6 +33,7 @@ describe('synthesizeDefinition', () => {
       [StateName.Preflight]: Phase.Preflight, [StateName.Backup]: Phase.Backup, [StateName.Expand]: Phase.Expand,
       [StateName.Backfill]: Phase.Backfill, [StateName.Verify]: Phase.Verify, [StateName.Constrain]: Phase.Constrain,
       [StateName.VerifyAfterSoak]: Phase.Verify, [StateName.Contract]: Phase.Contract, [StateName.Rollback]: Phase.Rollback,
+      [StateName.WindowForConstrain]: Phase.Window, [StateName.WindowForContract]: Phase.Window,
     };
     for (const [name, phase] of Object.entries(expected)) expect([name, states[name]?.Resource]).toEqual([name, lambdaArn(phase)]);
   });
@@ -48,7 +49,7 @@ describe('synthesizeDefinition', () => {
     const spec = { name: 'price-to-cents', dualWrite: 'application' };
     const published: Record<string, unknown>[] = [];
     const publish = (name: string) => (input: unknown) => { published.push({ name, input }); return { MessageId: '1' }; };
-    const noWaits = { [StateName.BackfillWait]: 0, [StateName.Soak]: 0, [StateName.SnapshotWait]: 0 };
+    const noWaits = { [StateName.BackfillWait]: 0, [StateName.Soak]: 0, [StateName.SnapshotWait]: 0, [StateName.WaitForConstrainWindow]: 0, [StateName.WaitForContractWindow]: 0 };
     // The runner supplies the context object; the gates read $$.Task.Token from it.
     const context = { Execution: { Id: 'arn:aws:states:us-east-1:000000000000:execution:stepwise:test' }, Task: { Token: 'token-1' } };
     // 90 days overflows a Node timer (2^31 ms); a local runner has to clamp the execution timeout.
@@ -65,6 +66,8 @@ describe('synthesizeDefinition', () => {
       [StateName.Constrain]: () => ({ steps: [], seconds: 0 }),
       [StateName.Contract]: () => ({ steps: [], seconds: 0 }),
       [StateName.Rollback]: () => ({ steps: ['drop column'], seconds: 0 }),
+      [StateName.WindowForConstrain]: () => ({ phase: 'constrain', waitUntil: '2026-01-01T00:00:00Z', waiting: false }),
+      [StateName.WindowForContract]: () => ({ phase: 'contract', waitUntil: '2026-01-01T00:00:00Z', waiting: false }),
       [StateName.CreateSnapshot]: (input: unknown) => ({ DbClusterSnapshot: { DbClusterSnapshotIdentifier: snapshotIdOf(input), Status: 'creating' } }),
       [StateName.DescribeSnapshot]: (input: unknown) => ({ DbClusterSnapshots: [{ DbClusterSnapshotIdentifier: snapshotIdOf(input), Status: 'available' }] }),
       ...Object.fromEntries(Object.values(StateName).filter((n) => n.startsWith('Notify') || n.startsWith('Approve') || n.startsWith('Confirm')).map((n) => [n, publish(n)])),
@@ -73,7 +76,7 @@ describe('synthesizeDefinition', () => {
     it('runs the happy path through every gate and both loops', async () => {
       const machine = new StateMachine(definition);
       const output = (await machine.run(spec, { overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: noWaits }, context: context as never }).result) as Record<string, unknown>;
-      expect(Object.keys(output).sort()).toEqual(['approvals', 'backfill', 'backup', 'constrain', 'contract', 'expand', 'preflight', 'snapshot', 'snapshotPolls', 'spec', 'verify', 'verifyAfterSoak']);
+      expect(Object.keys(output).sort()).toEqual(['approvals', 'backfill', 'backup', 'constrain', 'contract', 'expand', 'preflight', 'snapshot', 'snapshotPolls', 'spec', 'verify', 'verifyAfterSoak', 'windowConstrain', 'windowContract']);
       // Created 'creating', polled once, then available; the id is derived from the execution ARN.
       expect(output['snapshotPolls']).toEqual({ count: 1 });
       expect(output['snapshot']).toEqual({ id: expect.stringMatching(/^stepwise-[0-9a-f]{40}$/), status: 'available' });

@@ -14,6 +14,24 @@ import { rollbackFlow } from './rollback-flow';
 import { verifyLoop } from './verify-loop';
 
 export type { ClusterSnapshotContext, DefinitionContext } from './context';
+
+/**
+ * The window Lambda says when the next window-only phase may start (now, when no window applies or it is open);
+ * a Wait sleeps until then. Waiting costs nothing: one state transition, however many days.
+ */
+function windowGate(ctx: DefinitionContext, taskName: StateName, waitName: StateName, slot: Slot) {
+  const task = phaseTask(ctx, taskName, {
+    phase: Phase.Window,
+    slot,
+    comment: 'Computes when the next phase may start: the next maintenance window of spec.window, or now.',
+  });
+  const wait = new sfn.Wait(ctx.scope, waitName, {
+    stateName: waitName,
+    comment: 'Waits for the maintenance window (spec.window); passes at once when none applies.',
+    time: sfn.WaitTime.timestampPath(`$.${slot}.waitUntil`),
+  });
+  return { task, chain: sfn.Chain.start(task).next(wait) };
+}
 export { RdsErrors, SNAPSHOT_ID_PREFIX } from './cluster-snapshot';
 
 /**
@@ -92,6 +110,9 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     comment: 'Checks every row: the new column is set and equals the using expression of the old one.' }, rollback);
 
   // ---- Constrain, switch reads, soak ----
+  // ---- Maintenance windows: window-only phases (spec.window.phases) wait for the next window ----
+  const windowForConstrain = windowGate(ctx, StateName.WindowForConstrain, StateName.WaitForConstrainWindow, Slot.WindowConstrain);
+  const windowForContract = windowGate(ctx, StateName.WindowForContract, StateName.WaitForContractWindow, Slot.WindowContract);
   const constrain = phaseTask(ctx, StateName.Constrain, {
     phase: Phase.Constrain,
     slot: Slot.Constrain,
@@ -166,7 +187,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     }),
     { errors: [sfn.Errors.ALL], resultPath: ERROR_PATH },
   );
-  catchInto(rollback, approveStart, backup, expand, confirmDualWrite, constrain, confirmReadFromNew, approveContract);
+  catchInto(rollback, approveStart, backup, expand, confirmDualWrite, windowForConstrain.task, constrain, confirmReadFromNew, approveContract, windowForContract.task);
   contract.addCatch(
     notifyAndFail(ctx, {
       notify: StateName.NotifyContractFailed,
@@ -204,12 +225,14 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     .next(backfillLoop(ctx, rollback))
     .next(notifyBackfilled)
     .next(verify)
+    .next(windowForConstrain.chain)
     .next(constrain)
     .next(notifyConstrained)
     .next(confirmReadFromNew)
     .next(soak)
     .next(verifyAfterSoak)
     .next(approveContract)
+    .next(windowForContract.chain)
     .next(contract)
     .next(notifySucceeded)
     .next(succeeded);
