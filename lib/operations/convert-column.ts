@@ -130,14 +130,21 @@ export const convertColumn = {
     return [
       {
         id: 'dual-write.sync-trigger',
-        description: 'Keeps the new column equal to `using` on every INSERT and UPDATE, so rows written during the run are right.',
+        description:
+          'Keeps the new column equal to `using` on every INSERT and on every UPDATE that does not set it, so rows the application writes during the run are right.',
         lock: 'SHARE ROW EXCLUSIVE',
         transactional: true,
         statements: [
           { sql: `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS ${BODY_TAG}\n${body}\n${BODY_TAG}` },
-          { sql: `DROP TRIGGER IF EXISTS ${quoteIdent(names.syncTrigger)} ON ${t}` },
+          ...dropSyncTriggers(ctx),
+          { sql: `CREATE TRIGGER ${quoteIdent(names.syncTrigger)} BEFORE INSERT ON ${t} FOR EACH ROW EXECUTE FUNCTION ${fn}()` },
+          // An UPDATE that sets the new column itself (the backfill, which computes the same expression) skips the
+          // function: recomputing it doubled the backfill's cost (measured, docs/PERFORMANCE.md). An UPDATE that leaves
+          // the new column alone (the application writing the old one) always recomputes it.
           {
-            sql: `CREATE TRIGGER ${quoteIdent(names.syncTrigger)} BEFORE INSERT OR UPDATE ON ${t} FOR EACH ROW EXECUTE FUNCTION ${fn}()`,
+            sql:
+              `CREATE TRIGGER ${quoteIdent(names.syncUpdateTrigger)} BEFORE UPDATE ON ${t} FOR EACH ROW ` +
+              `WHEN (NEW.${quoteIdent(op.newColumn)} IS NOT DISTINCT FROM OLD.${quoteIdent(op.newColumn)}) EXECUTE FUNCTION ${fn}()`,
           },
         ],
       },
@@ -215,7 +222,7 @@ export const convertColumn = {
     const names = objectNames(ctx.spec.name);
     const t = quoteTable(ctx.table);
     const statements: Statement[] = [
-      { sql: `DROP TRIGGER IF EXISTS ${quoteIdent(names.syncTrigger)} ON ${t}` },
+      ...dropSyncTriggers(ctx),
       { sql: `DROP FUNCTION IF EXISTS ${quoteIdent(ctx.table.schema)}.${quoteIdent(names.syncFunction)}()` },
     ];
     const newExists = columnExists(ctx, op.newColumn);
@@ -259,7 +266,7 @@ export const convertColumn = {
         lock: 'ACCESS EXCLUSIVE',
         transactional: true,
         statements: [
-          { sql: `DROP TRIGGER IF EXISTS ${quoteIdent(names.syncTrigger)} ON ${t}` },
+          ...dropSyncTriggers(ctx),
           { sql: `DROP FUNCTION IF EXISTS ${quoteIdent(ctx.table.schema)}.${quoteIdent(names.syncFunction)}()` },
           { sql: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${quoteIdent(names.notNullCheck)}` },
         ],
@@ -358,6 +365,13 @@ export function conversionChecks({ op }: Ctx, facts: ExpressionFacts): ConvertDa
     });
   }
   return checks;
+}
+
+/** Drops both sync triggers (idempotent); the function goes separately, after them. */
+function dropSyncTriggers(ctx: Ctx): Statement[] {
+  const names = objectNames(ctx.spec.name);
+  const t = quoteTable(ctx.table);
+  return [names.syncTrigger, names.syncUpdateTrigger].map((trigger) => ({ sql: `DROP TRIGGER IF EXISTS ${quoteIdent(trigger)} ON ${t}` }));
 }
 
 // ── helpers ────────────────────────────────────────────────────────────────────────────────────────────────────────

@@ -20,6 +20,8 @@ export function objectNames(migration: string) {
   return {
     /** BEFORE INSERT OR UPDATE trigger keeping the new column in sync (dualWrite: trigger). */
     syncTrigger: fit(`${STEPWISE_PREFIX}${migration}_sync`),
+    /** BEFORE UPDATE trigger, fired only when the UPDATE left the new column alone (see convert-column dualWrite). */
+    syncUpdateTrigger: fit(`${STEPWISE_PREFIX}${migration}_sync_upd`),
     /** The trigger's function, in the table's schema. */
     syncFunction: fit(`${STEPWISE_PREFIX}${migration}_sync`),
     /** CHECK (new IS NOT NULL) NOT VALID, validated, then replaced by SET NOT NULL. */

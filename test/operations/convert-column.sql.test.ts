@@ -52,9 +52,13 @@ describe('convertColumn', () => {
       const sql = allSql(plan);
       expect(sql[0]).toBe('ALTER TABLE "public"."Product" ADD COLUMN IF NOT EXISTS "new_price_cents" integer');
       expect(sql[1]).toContain('NEW."new_price_cents" := (SELECT (round(price * 100))::integer FROM (SELECT NEW.*) AS "Product");');
-      expect(sql[3]).toBe(
-        'CREATE TRIGGER "_stepwise_product-price-cents_sync" BEFORE INSERT OR UPDATE ON "public"."Product" FOR EACH ROW EXECUTE FUNCTION "public"."_stepwise_product-price-cents_sync"()',
-      );
+      expect(sql.slice(2, 6)).toEqual([
+        'DROP TRIGGER IF EXISTS "_stepwise_product-price-cents_sync" ON "public"."Product"',
+        'DROP TRIGGER IF EXISTS "_stepwise_product-price-cents_sync_upd" ON "public"."Product"',
+        'CREATE TRIGGER "_stepwise_product-price-cents_sync" BEFORE INSERT ON "public"."Product" FOR EACH ROW EXECUTE FUNCTION "public"."_stepwise_product-price-cents_sync"()',
+        'CREATE TRIGGER "_stepwise_product-price-cents_sync_upd" BEFORE UPDATE ON "public"."Product" FOR EACH ROW ' +
+          'WHEN (NEW."new_price_cents" IS NOT DISTINCT FROM OLD."new_price_cents") EXECUTE FUNCTION "public"."_stepwise_product-price-cents_sync"()',
+      ]);
       expect(sql).toContain('CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_products_new_price" ON "public"."Product" ("new_price_cents")');
       expect(plan.find((s) => s.id === 'expand.index')?.transactional).toBe(false);
       expect(plan.find((s) => s.id === 'expand.add-column')?.transactional).toBe(true);
@@ -89,6 +93,7 @@ describe('convertColumn', () => {
       expect(plan[0]!.transactional).toBe(true);
       expect(allSql(plan)).toEqual([
         'DROP TRIGGER IF EXISTS "_stepwise_product-price-cents_sync" ON "public"."Product"',
+        'DROP TRIGGER IF EXISTS "_stepwise_product-price-cents_sync_upd" ON "public"."Product"',
         'DROP FUNCTION IF EXISTS "public"."_stepwise_product-price-cents_sync"()',
         'ALTER TABLE "public"."Product" DROP COLUMN IF EXISTS "price"',
         'ALTER TABLE "public"."Product" RENAME COLUMN "new_price_cents" TO "price_cents"',

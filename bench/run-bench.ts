@@ -1,0 +1,389 @@
+/**
+ * `npm run bench` — Stepwise's backfill against the runbook, on the same freshly built "Product" table.
+ *
+ *   npm run bench -- [--rows 1000000] [--scaling-rows 100000] [--skip-seed-loop] [--json FILE]
+ *                    [--writers 3] [--repeat 1] [--database-url postgres://…]
+ *
+ * Side by side, at --rows and at --scaling-rows:
+ *  (a) one plain UPDATE setting the new column;
+ *  (b) the runbook's DO $$ LOOP (WHERE new IS NULL LIMIT 1000), without its pg_sleep;
+ *  (c) Stepwise's backfill through the whole local stack (synthesized state machine → handler → Data API emulator →
+ *      Postgres), pauseMs 0, adaptive batches: the Backfill phase's seconds from the run report;
+ *  (d) (c) with concurrent application writers, vs the same writers on an idle table;
+ *  (e) the writers' cost with and without the sync trigger.
+ * The table is rebuilt (dropped, seeded, VACUUM ANALYZE, CHECKPOINT) before every measurement, so each one starts
+ * from the same heap. Not run in CI: timings belong here, never in tests.
+ */
+import './quiet-env';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem, release } from 'node:os';
+import pg from 'pg';
+import { readTableFacts } from '../lib/catalog/read-table-facts';
+import { startAppTraffic, summarize, type TrafficStats } from '../lib/demo/app-traffic';
+import { seedProduct } from '../lib/demo/seed-product';
+import { startLocalDataApi, type LocalDataApi } from '../lib/local/local-data-api';
+import { runMigrationLocally, type Approver } from '../lib/local/local-twin';
+import { createDatabase, dropDatabase, startPostgres, type PostgresServer } from '../lib/local/postgres-server';
+import { operationFor } from '../lib/operations';
+import { parseSpec } from '../lib/spec';
+import { StateName } from '../lib/workflow/state-names';
+
+interface Options {
+  rows: number;
+  scalingRows: number;
+  skipSeedLoop: boolean;
+  json?: string;
+  writers: number;
+  repeat: number;
+  databaseUrl?: string;
+}
+
+function parseArgs(argv: string[]): Options {
+  const opts: Options = { rows: 1_000_000, scalingRows: 100_000, skipSeedLoop: false, writers: 3, repeat: 1 };
+  for (let i = 0; i < argv.length; i += 1) {
+    const a = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    const int = () => {
+      const n = Number(value().replace(/_/g, ''));
+      if (!Number.isInteger(n) || n < 0) throw new Error(`${a} must be a non-negative integer`);
+      return n;
+    };
+    if (a === '--rows') opts.rows = int();
+    else if (a === '--scaling-rows') opts.scalingRows = int();
+    else if (a === '--skip-seed-loop') opts.skipSeedLoop = true;
+    else if (a === '--json') opts.json = value();
+    else if (a === '--writers') opts.writers = int();
+    else if (a === '--repeat') opts.repeat = Math.max(1, int());
+    else if (a === '--database-url') opts.databaseUrl = value();
+    else if (a === '--help' || a === '-h') {
+      console.log('usage: npm run bench -- [--rows N] [--scaling-rows N|0] [--skip-seed-loop] [--json FILE] [--writers N] [--repeat N] [--database-url URL]');
+      process.exit(0);
+    } else throw new Error(`unknown option ${a}`);
+  }
+  if (opts.rows < 1000) throw new Error('--rows must be at least 1000');
+  return opts;
+}
+
+const NEW_COLUMN = 'new_price_cents';
+const SET_NEW = `UPDATE "Product" SET ${NEW_COLUMN} = round(price * 100)::integer`;
+
+/** The runbook's step 3 exactly as written, minus `PERFORM pg_sleep(0.1)`. */
+const RUNBOOK_LOOP = `DO $$
+DECLARE
+  batch_size INTEGER := 1000;
+  processed INTEGER := 0;
+BEGIN
+  LOOP
+    WITH batch AS (
+      SELECT id FROM "Product"
+      WHERE new_price_cents IS NULL
+      LIMIT batch_size
+    )
+    UPDATE "Product"
+    SET new_price_cents = (price * 100)::INTEGER
+    WHERE id IN (SELECT id FROM batch);
+
+    GET DIAGNOSTICS processed = ROW_COUNT;
+    EXIT WHEN processed = 0;
+
+    RAISE NOTICE 'Processed batch, total rows: %', processed;
+  END LOOP;
+END $$`;
+
+/** The migration Stepwise runs: the runbook's conversion, adaptive batches, no pause, no soak, no index. */
+function benchSpec(name: string) {
+  return {
+    name,
+    table: { schema: 'public', name: 'Product' },
+    operation: { type: 'convert-column', column: 'price', newColumn: NEW_COLUMN, newType: 'integer', using: 'round(price * 100)', notNull: true, renameTo: 'price_cents' },
+    dualWrite: 'trigger',
+    backfill: { pauseMs: 0 },
+    soak: 'PT0S',
+  };
+}
+
+const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
+const seconds = (startedMs: number) => (performance.now() - startedMs) / 1000;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+
+class Bench {
+  constructor(
+    readonly pool: pg.Pool,
+    readonly url: string,
+    readonly local: LocalDataApi,
+    readonly opts: Options,
+  ) {}
+
+  log(line: string) {
+    process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+  }
+
+  /** A fresh table: dropped, seeded, VACUUM ANALYZE (hint bits and visibility map set), CHECKPOINT. */
+  async reset(rows: number) {
+    await this.pool.query('DROP TABLE IF EXISTS "Product" CASCADE');
+    await this.pool.query(`DROP TABLE IF EXISTS _stepwise.migrations`).catch(() => undefined);
+    await this.pool.query(`DROP SCHEMA IF EXISTS _stepwise CASCADE`);
+    // Backups the local backup phase leaves behind (one per run).
+    const backups = await this.pool.query<{ t: string }>(`SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_tables WHERE tablename LIKE '%backup%'`);
+    for (const b of backups.rows) await this.pool.query(`DROP TABLE IF EXISTS ${b.t}`);
+    await seedProduct(this.pool, rows);
+    await this.pool.query('VACUUM (ANALYZE) "Product"');
+    await this.pool.query('CHECKPOINT');
+  }
+
+  /** (a) one UPDATE of every row. */
+  async singleUpdate(rows: number): Promise<number> {
+    const runs: number[] = [];
+    for (let r = 0; r < this.opts.repeat; r += 1) {
+      await this.reset(rows);
+      await this.pool.query(`ALTER TABLE "Product" ADD COLUMN ${NEW_COLUMN} integer`);
+      const t = performance.now();
+      await this.pool.query(SET_NEW);
+      runs.push(seconds(t));
+    }
+    return median(runs);
+  }
+
+  /** (b) the runbook's loop, without its sleep. */
+  async seedLoop(rows: number): Promise<number> {
+    await this.reset(rows);
+    await this.pool.query(`ALTER TABLE "Product" ADD COLUMN ${NEW_COLUMN} integer`);
+    const client = await this.pool.connect();
+    try {
+      client.on('notice', () => undefined);
+      const t = performance.now();
+      await client.query(RUNBOOK_LOOP);
+      return seconds(t);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** (c) and (d): the whole workflow on the local twin; `traffic` runs writers from the start gate to read-from-new. */
+  async stepwise(rows: number, traffic: boolean) {
+    const runs: { backfillSeconds: number; workflowSeconds: number; transitions: number; invocations: number; batches: number; stats?: TrafficStats }[] = [];
+    for (let r = 0; r < (traffic ? 1 : this.opts.repeat); r += 1) {
+      await this.reset(rows);
+      const spec = benchSpec(`bench-${randomBytes(3).toString('hex')}`);
+      let writers: ReturnType<typeof startAppTraffic> | undefined;
+      let stats: TrafficStats | undefined;
+      const approver: Approver = async (gate) => {
+        if (traffic && gate.stateName === StateName.ApproveStart) writers = startAppTraffic({ databaseUrl: this.url, maxId: rows, connections: this.opts.writers });
+        if (gate.stateName === StateName.ConfirmReadFromNewDeployed && writers) stats = await writers.stop();
+        return { approved: true };
+      };
+      const t = performance.now();
+      const { result, report, history } = await runMigrationLocally({ spec, sns: () => undefined, approver, maxWaitMs: 0 });
+      const workflowSeconds = seconds(t);
+      if (writers && !stats) stats = await writers.stop();
+      if (result.status !== 'SUCCEEDED') throw new Error(`stepwise run ${result.status}: ${result.error ?? ''} ${result.cause ?? ''}`);
+      const check = await this.pool.query<{ n: number; wrong: number }>(
+        `SELECT count(*)::int AS n, count(*) FILTER (WHERE price_cents IS NULL)::int AS wrong FROM "Product"`,
+      );
+      if (check.rows[0]!.wrong !== 0 || check.rows[0]!.n < rows) throw new Error(`stepwise left ${check.rows[0]!.wrong} rows without a value`);
+      const invocations = history.filter((e) => e.stateEnteredEventDetails?.name === StateName.Backfill).length;
+      runs.push({ backfillSeconds: report.backfill.seconds, workflowSeconds, transitions: report.transitions, invocations, batches: report.backfill.batches, ...(stats ? { stats } : {}) });
+    }
+    const byTime = [...runs].sort((a, b) => a.backfillSeconds - b.backfillSeconds);
+    return byTime[Math.floor((byTime.length - 1) / 2)]!;
+  }
+
+  /** (d) baseline: the same writers for `durationS` on a fresh, idle table. */
+  async idleWriters(rows: number, durationS: number): Promise<TrafficStats> {
+    await this.reset(rows);
+    const writers = startAppTraffic({ databaseUrl: this.url, maxId: rows, connections: this.opts.writers });
+    await new Promise((r) => setTimeout(r, durationS * 1000));
+    return writers.stop();
+  }
+
+  /**
+   * (e) one client writing as fast as it can (9 UPDATEs by id, 1 INSERT, repeated), with and without the sync trigger
+   * Stepwise's expand installs; plus one UPDATE of every row with and without it (what any bulk write pays).
+   */
+  async triggerOverhead(rows: number) {
+    const writes = 5000;
+    const measure = async () => {
+      const client = await this.pool.connect();
+      const latencies: number[] = [];
+      try {
+        for (let i = 1; i <= writes; i += 1) {
+          const t = performance.now();
+          if (i % 10 === 0) await client.query('INSERT INTO "Product" (name, price) VALUES ($1, $2)', [`bench ${i}`, (i % 99999) / 100 + 0.01]);
+          else await client.query('UPDATE "Product" SET price = $1, "updatedAt" = now() WHERE id = $2', [(i % 99999) / 100 + 0.01, 1 + ((i * 7919) % rows)]);
+          latencies.push(performance.now() - t);
+        }
+      } finally {
+        client.release();
+      }
+      return summarize(latencies, 0, 100);
+    };
+    const mean = (s: TrafficStats, total: number) => round(total / s.writes, 4);
+    await this.reset(rows);
+    await this.pool.query(`ALTER TABLE "Product" ADD COLUMN ${NEW_COLUMN} integer`);
+    let t = performance.now();
+    const without = await measure();
+    const withoutMean = mean(without, (performance.now() - t));
+    t = performance.now();
+    await this.pool.query(SET_NEW);
+    const bulkWithout = seconds(t);
+
+    await this.reset(rows);
+    const spec = parseSpec(benchSpec('bench-trigger'));
+    const facts = await readTableFacts(this.local.executor, spec.table);
+    const { operation, ctx } = operationFor(spec, facts);
+    for (const step of operation.expand(ctx)) for (const s of step.statements) await this.local.executor.query(s.sql, s.params);
+    t = performance.now();
+    const withTrigger = await measure();
+    const withMean = mean(withTrigger, (performance.now() - t));
+    t = performance.now();
+    await this.pool.query(SET_NEW);
+    const bulkWith = seconds(t);
+    // The same trigger function, but for UPDATE only when the statement left the new column alone
+    // (`WHEN (NEW.new IS NOT DISTINCT FROM OLD.new)`): a backfill batch, which sets the column itself, skips it.
+    // Not what expand installs today; measured here to size the gain (see docs/PERFORMANCE.md).
+    await this.reset(rows);
+    for (const step of operation.expand(ctx)) {
+      for (const s of step.statements) {
+        const sql = /CREATE TRIGGER/.test(s.sql)
+          ? s.sql.replace(/BEFORE INSERT OR UPDATE ON (\S+) FOR EACH ROW/, `BEFORE UPDATE ON $1 FOR EACH ROW WHEN (NEW.${NEW_COLUMN} IS NOT DISTINCT FROM OLD.${NEW_COLUMN})`)
+          : s.sql;
+        await this.local.executor.query(sql, s.params);
+      }
+    }
+    t = performance.now();
+    await this.pool.query(SET_NEW);
+    const bulkGuarded = seconds(t);
+    return {
+      writes,
+      meanWriteMsWithout: withoutMean,
+      meanWriteMsWith: withMean,
+      p99MsWithout: without.p99Ms,
+      p99MsWith: withTrigger.p99Ms,
+      perWriteRatio: round(withMean / withoutMean, 3),
+      bulkUpdateSecondsWithout: round(bulkWithout),
+      bulkUpdateSecondsWith: round(bulkWith),
+      bulkUpdateRatio: round(bulkWith / bulkWithout, 3),
+      bulkUpdateSecondsGuardedTrigger: round(bulkGuarded),
+      bulkUpdateRatioGuardedTrigger: round(bulkGuarded / bulkWithout, 3),
+    };
+  }
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const started = performance.now();
+  let server: PostgresServer | undefined;
+  const serverUrl = opts.databaseUrl ?? (server = await startPostgres()).url;
+  const dbName = `stepwise_bench_${randomBytes(3).toString('hex')}`;
+  await createDatabase(serverUrl, dbName);
+  const url = new URL(serverUrl);
+  url.pathname = `/${dbName}`;
+  const local = await startLocalDataApi(url.toString());
+  Object.assign(process.env, local.env, { POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'SILENT' });
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 4 });
+  pool.on('error', () => undefined);
+  const bench = new Bench(pool, url.toString(), local, opts);
+  try {
+    const version = (await pool.query<{ v: string }>('SELECT current_setting(\'server_version\') AS v')).rows[0]!.v;
+    const sizes = opts.scalingRows > 0 && opts.scalingRows !== opts.rows ? [opts.scalingRows, opts.rows] : [opts.rows];
+    const at: Record<number, { singleUpdateSeconds: number; seedLoopSeconds: number | null; stepwiseSeconds: number; transitions: number; invocations: number; batches: number; workflowSeconds: number }> = {};
+    for (const rows of sizes) {
+      bench.log(`${rows} rows: (a) single UPDATE`);
+      const single = await bench.singleUpdate(rows);
+      let loop: number | null = null;
+      if (!opts.skipSeedLoop) {
+        bench.log(`${rows} rows: (b) runbook DO loop without pg_sleep`);
+        loop = await bench.seedLoop(rows);
+      }
+      bench.log(`${rows} rows: (c) stepwise through the local stack`);
+      const sw = await bench.stepwise(rows, false);
+      at[rows] = { singleUpdateSeconds: round(single), seedLoopSeconds: loop === null ? null : round(loop), stepwiseSeconds: round(sw.backfillSeconds), transitions: sw.transitions, invocations: sw.invocations, batches: sw.batches, workflowSeconds: round(sw.workflowSeconds) };
+      bench.log(`  single ${round(single)} s, loop ${loop === null ? '-' : round(loop)} s, stepwise ${round(sw.backfillSeconds)} s (${sw.batches} batches, ${sw.invocations} invocations, ${sw.transitions} transitions)`);
+    }
+    const main = at[opts.rows]!;
+    bench.log(`${opts.rows} rows: (d) stepwise with ${opts.writers} concurrent writers`);
+    const busy = await bench.stepwise(opts.rows, true);
+    bench.log(`${opts.rows} rows: (d) the same writers on an idle table`);
+    const idle = await bench.idleWriters(opts.rows, Math.max(5, Math.min(30, busy.backfillSeconds)));
+    bench.log(`${opts.rows} rows: (e) writer cost with and without the sync trigger`);
+    const trigger = await bench.triggerOverhead(opts.rows);
+    const small = sizes.length > 1 ? at[sizes[0]!]! : undefined;
+
+    const figures = {
+      rows: opts.rows,
+      singleUpdateSeconds: main.singleUpdateSeconds,
+      seedLoopSeconds: main.seedLoopSeconds,
+      stepwiseSeconds: main.stepwiseSeconds,
+      ratioToSingleUpdate: round(main.stepwiseSeconds / main.singleUpdateSeconds, 3),
+      ratioSeedLoopToSingleUpdate: main.seedLoopSeconds === null ? null : round(main.seedLoopSeconds / main.singleUpdateSeconds, 3),
+      scaling: small ? round(main.stepwiseSeconds / small.stepwiseSeconds, 2) : null,
+      scalingRows: small ? opts.scalingRows : null,
+      scalingDetail: small
+        ? {
+            singleUpdate: round(main.singleUpdateSeconds / small.singleUpdateSeconds, 2),
+            seedLoop: main.seedLoopSeconds !== null && small.seedLoopSeconds ? round(main.seedLoopSeconds / small.seedLoopSeconds, 2) : null,
+            stepwise: round(main.stepwiseSeconds / small.stepwiseSeconds, 2),
+          }
+        : null,
+      writerP99Ms: busy.stats?.p99Ms ?? null,
+      idleWriterP99Ms: idle.p99Ms,
+      writerP50Ms: busy.stats?.p50Ms ?? null,
+      idleWriterP50Ms: idle.p50Ms,
+      lateWrites: busy.stats?.lateWrites ?? null,
+      idleLateWrites: idle.lateWrites,
+      maxWriteStallMs: busy.stats?.maxMs ?? null,
+      idleMaxWriteStallMs: idle.maxMs,
+      writes: busy.stats?.writes ?? null,
+      failedWrites: busy.stats?.failed ?? null,
+      stepwiseSecondsWithWriters: round(busy.backfillSeconds),
+      transitions: main.transitions,
+      backfillInvocations: main.invocations,
+      backfillBatches: main.batches,
+      workflowSeconds: main.workflowSeconds,
+      triggerOverhead: trigger,
+      bySize: at,
+      machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30, 1), os: release(), node: process.version, postgres: version },
+      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+      benchSeconds: round(seconds(started), 1),
+    };
+    printTable(figures, at, sizes);
+    if (opts.json) {
+      writeFileSync(opts.json, `${JSON.stringify(figures, null, 2)}\n`);
+      bench.log(`wrote ${opts.json}`);
+    }
+  } finally {
+    await pool.end();
+    await local.close();
+    await dropDatabase(serverUrl, dbName).catch(() => undefined);
+    await server?.stop();
+  }
+}
+
+function printTable(f: Record<string, unknown> & { rows: number; triggerOverhead: Record<string, number> }, at: Record<number, Record<string, number | null>>, sizes: number[]) {
+  const cell = (v: unknown) => (v === null || v === undefined ? '–' : String(v));
+  const lines: string[] = [];
+  lines.push('', `Backfill of "Product".price → new_price_cents (PostgreSQL ${(f.machine as { postgres: string }).postgres})`, '');
+  lines.push(['rows', '(a) single UPDATE s', '(b) runbook loop s', '(c) stepwise s', 'stepwise/single', 'batches', 'invocations', 'transitions'].join(' | '));
+  for (const rows of sizes) {
+    const r = at[rows]!;
+    lines.push([rows, r.singleUpdateSeconds, cell(r.seedLoopSeconds), r.stepwiseSeconds, round((r.stepwiseSeconds as number) / (r.singleUpdateSeconds as number), 3), r.batches, r.invocations, r.transitions].join(' | '));
+  }
+  lines.push('', `scaling (t at ${f.rows} / t at ${cell(f.scalingRows)}): ${cell(f.scaling)}   detail: ${JSON.stringify(f.scalingDetail)}`);
+  lines.push('', '(d) writers            | p50 ms | p99 ms | late >100ms | max stall ms | writes');
+  lines.push(`during stepwise run    | ${cell(f.writerP50Ms)} | ${cell(f.writerP99Ms)} | ${cell(f.lateWrites)} | ${cell(f.maxWriteStallMs)} | ${cell(f.writes)}`);
+  lines.push(`idle table             | ${cell(f.idleWriterP50Ms)} | ${cell(f.idleWriterP99Ms)} | ${cell(f.idleLateWrites)} | ${cell(f.idleMaxWriteStallMs)} |`);
+  const t = f.triggerOverhead;
+  lines.push('', `(e) sync trigger: mean write ${t.meanWriteMsWithout} → ${t.meanWriteMsWith} ms (×${t.perWriteRatio}), p99 ${t.p99MsWithout} → ${t.p99MsWith} ms; bulk UPDATE ${t.bulkUpdateSecondsWithout} → ${t.bulkUpdateSecondsWith} s (×${t.bulkUpdateRatio}); with a WHEN-guarded update trigger ${t.bulkUpdateSecondsGuardedTrigger} s (×${t.bulkUpdateRatioGuardedTrigger})`);
+  lines.push('', `bench took ${cell(f.benchSeconds)} s`);
+  console.log(lines.join('\n'));
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.stack : err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,50 @@
+import type { Spec } from '../spec';
+
+/** Defaults of the adaptive backfill (the spec leaves these fields absent unless written). */
+export const ADAPTIVE_DEFAULTS = {
+  /** @default 150 */
+  targetBatchMs: 150,
+  /** @default 100 */
+  minBatchSize: 100,
+  /** @default 100000 */
+  maxBatchSize: 100_000,
+} as const;
+
+/** Seconds the state machine waits between invocations while the migration is paused (state table `paused`). */
+export const PAUSED_WAIT_SECONDS = 30;
+
+/** Every knob of one backfill, resolved: what the engine runs with. */
+export interface BackfillSettings {
+  readonly mode: 'adaptive' | 'fixed';
+  /** First batch's size (adaptive) or every batch's size (fixed). */
+  readonly batchSize: number;
+  readonly pauseMs: number;
+  readonly maxSecondsPerInvocation: number;
+  readonly targetBatchMs: number;
+  readonly minBatchSize: number;
+  readonly maxBatchSize: number;
+  readonly maxRowsPerSecond: number | undefined;
+  readonly vacuumEveryRows: number | undefined;
+}
+
+/**
+ * Resolves the spec's backfill settings. Mode: the spec's `mode`; absent means adaptive (the schema already turned
+ * an explicit `batchSize` without `mode` into `mode: "fixed"`). In adaptive mode `batchSize` is the first batch's size,
+ * clamped to [minBatchSize, maxBatchSize]; the bounds widen to include an explicit batchSize rather than reject it.
+ */
+export function resolveBackfillSettings(backfill: Spec['backfill']): BackfillSettings {
+  const mode = backfill.mode ?? 'adaptive';
+  const minBatchSize = backfill.minBatchSize ?? Math.min(ADAPTIVE_DEFAULTS.minBatchSize, backfill.maxBatchSize ?? Infinity);
+  const maxBatchSize = backfill.maxBatchSize ?? Math.max(ADAPTIVE_DEFAULTS.maxBatchSize, minBatchSize);
+  return {
+    mode,
+    batchSize: mode === 'fixed' ? backfill.batchSize : Math.max(minBatchSize, Math.min(maxBatchSize, backfill.batchSize)),
+    pauseMs: backfill.pauseMs,
+    maxSecondsPerInvocation: backfill.maxSecondsPerInvocation,
+    targetBatchMs: backfill.targetBatchMs ?? ADAPTIVE_DEFAULTS.targetBatchMs,
+    minBatchSize,
+    maxBatchSize,
+    maxRowsPerSecond: backfill.maxRowsPerSecond,
+    vacuumEveryRows: backfill.vacuumEveryRows,
+  };
+}
