@@ -150,6 +150,7 @@ local
   .addOption(databaseUrl())
   .addOption(new Option('--slack-webhook-url <url>', 'also post notifications to this Slack incoming webhook').env('STEPWISE_SLACK_WEBHOOK_URL'))
   .option('--max-wait-ms <n>', 'cap every Wait state (soak, maintenance window) at n ms: demos only', nonNegativeInt)
+  .option('--seed-demo <rows>', 'first create and fill the runbook\'s "Product" table with this many rows', nonNegativeInt)
   .action(action((o) => lazy.operator().localUpCommand(o, write)));
 
 void program.parseAsync(process.argv);

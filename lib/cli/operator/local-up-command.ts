@@ -1,3 +1,5 @@
+import pg from 'pg';
+import { seedProduct } from '../../demo/seed-product';
 import { DEFAULT_LOCAL_PORT } from '../defaults';
 import { ConfigError } from '../../errors';
 import { startLocalTwin } from '../../local/local-twin';
@@ -14,6 +16,8 @@ export interface LocalUpOptions {
   readonly slackWebhookUrl?: string;
   /** Caps every Wait state (soak, backfill pauses, maintenance windows) at this many ms: demos only. */
   readonly maxWaitMs?: number;
+  /** Create and fill the runbook's `"Product"` table with this many rows first (replacing one that exists). */
+  readonly seedDemo?: number;
 }
 
 /** Default port of `stepwise local up` (Step Functions Local's). */
@@ -33,6 +37,15 @@ export async function localUpCommand(
   const twin = await startLocalTwin(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {});
   try {
     write(`local twin: Postgres ${twin.embedded ? '(embedded) ' : ''}${redact(twin.databaseUrl)}, Data API emulator ${twin.dataApi.emulator.url}`);
+    if (options.seedDemo !== undefined) {
+      const pool = new pg.Pool({ connectionString: twin.databaseUrl, max: 1 });
+      try {
+        await seedProduct(pool, options.seedDemo);
+      } finally {
+        await pool.end();
+      }
+      write(`seeded "Product" with ${options.seedDemo} rows (the runbook's table: try examples/product-price-cents.json)`);
+    }
     write('synthesizing the state machine…');
     const port = options.port ?? DEFAULT_LOCAL_PORT;
     const endpoint = await startStepwiseEndpoint({
