@@ -1,29 +1,16 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { RunReport } from '../../lib/report/run-report';
 import { tableChecksum, tableSchema } from '../harness/assertions';
+import { stepwise } from '../helpers/run-cli';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database';
 import { seedProducts } from './e2e-helpers';
 
-const run = promisify(execFile);
-const CLI = join(__dirname, '..', '..', 'bin', 'stepwise.cjs');
 const EXAMPLE = join(__dirname, '..', '..', 'examples', 'product-price-cents.json');
 
 jest.setTimeout(120_000);
 
-/** Runs the real CLI process; resolves with its exit code and output whatever the code. */
-async function stepwise(args: string[], cwd: string) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, DATABASE_URL: '' } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('stepwise run --local (the real CLI process)', () => {
   let db: TestDatabase;

@@ -1,27 +1,15 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { runbookSpec, seedProducts } from '../e2e/e2e-helpers';
 import { tableChecksum, tableSchema } from '../harness/assertions';
+import { stepwise } from '../helpers/run-cli';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database';
 
-const run = promisify(execFile);
-const CLI = join(__dirname, '..', '..', 'bin', 'stepwise.cjs');
 
 jest.setTimeout(120_000);
 
-async function stepwise(args: string[], cwd: string) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, DATABASE_URL: '' } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 /** A login role with a recognisable password, and the database URL that uses it. */
 async function roleUrl(db: TestDatabase, grants: string[]) {
