@@ -12,6 +12,7 @@ const lazy = {
   plan: () => require('../lib/cli/plan-command') as typeof import('../lib/cli/plan-command'),
   run: () => require('../lib/cli/run-command') as typeof import('../lib/cli/run-command'),
   operator: () => require('../lib/cli/operator') as typeof import('../lib/cli/operator'),
+  pause: () => require('../lib/cli/pause-command') as typeof import('../lib/cli/pause-command'),
 };
 
 const write = (line: string) => process.stdout.write(`${line}\n`);
@@ -66,6 +67,22 @@ program
   .option('--connections <n>', 'simulated application connections', positiveInt, 3)
   .option('--report <file>', 'write the run report (JSON) to this file')
   .action(action((o) => lazy.demo().demoCommand(o, write)));
+
+for (const [name, paused, what] of [
+  ['pause', true, "pause the migration's backfill at its next batch, keeping its cursor (the state table's paused flag)"],
+  ['resume', false, 'resume a paused backfill from its cursor'],
+] as const) {
+  program
+    .command(name)
+    .description(what)
+    .requiredOption('--spec <file>', 'migration spec (JSON)')
+    .addOption(new Option('--database-url <url>', 'the Postgres of the migration, reached through the local Data API emulator').env('DATABASE_URL'))
+    .option('--cluster-arn <arn>', 'on AWS: the Aurora cluster (with --secret-arn and --database), reached through the RDS Data API')
+    .option('--secret-arn <arn>', 'on AWS: the Secrets Manager secret of the cluster')
+    .option('--database <name>', 'on AWS: the database name')
+    .addOption(new Option('--region <region>', 'AWS region (default: $AWS_REGION or your profile)'))
+    .action(action((o) => lazy.pause().pauseCommand(paused, o, write)));
+}
 
 // ---- the operator's commands: only through @aws-sdk/client-sfn (AWS, `stepwise local up`, LocalStack) ----
 const info = (line: string) => process.stderr.write(`${line}\n`);

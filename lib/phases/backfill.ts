@@ -28,6 +28,36 @@ export interface BackfillInvocationResult extends BackfillResult {
   readonly paused: boolean;
   /** Batches this invocation ran. */
   readonly invocationBatches: number;
+  /** Time left at this invocation's rate, for humans (`1m 40s`, `0s` when done, `unknown` without a rate). */
+  readonly eta: string;
+}
+
+/** Progress milestones announced on SNS, in percent of the estimated rows. */
+export const BACKFILL_MILESTONES = [25, 50, 75, 100] as const;
+
+/**
+ * The highest milestone (25/50/75 %) newly crossed from `before` to `after` rows of `estimate`; 100 when the backfill
+ * is done (and only then, so 100 % is announced once, at the end, even when the estimate was low). Null otherwise.
+ *
+ * @example backfillMilestone({ before: 200, after: 600, estimate: 1000, done: false }) // 50
+ */
+export function backfillMilestone(input: { before: number; after: number; estimate: number; done: boolean }): number | null {
+  const { before, after, estimate, done } = input;
+  if (done) return 100;
+  if (!(estimate > 0) || after <= before) return null;
+  const pct = (rows: number) => (rows / estimate) * 100;
+  const crossed = BACKFILL_MILESTONES.filter((m) => m < 100 && pct(before) < m && pct(after) >= m);
+  return crossed.length ? crossed[crossed.length - 1]! : null;
+}
+
+/** `1h 2m`, `3m 20s`, `45s`; `unknown` without a rate. @internal */
+export function formatEta(remainingRows: number, rowsPerSecond: number): string {
+  if (remainingRows <= 0) return '0s';
+  if (!(rowsPerSecond > 0)) return 'unknown';
+  const s = Math.ceil(remainingRows / rowsPerSecond);
+  if (s >= 3600) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  if (s >= 60) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  return `${s}s`;
 }
 
 /**
@@ -103,19 +133,26 @@ export async function backfillPhase(event: PhaseEvent, deps: PhaseDeps): Promise
   if (!paused && batches > 0) await recordBackfillTuning(deps.db, spec.name, size, rowsThisInvocation > 0 ? rowsPerSecond : null);
   const totals = (await readBackfillState(deps.db, spec.name))!;
   const previous = event.state[event.slot] as BackfillResult | undefined;
+  const estimatedRows = Math.max(table.estimatedRows, totals.rows_done);
+  // Milestones compare the rows done before and after this invocation (the state table's, so a retried or resumed
+  // invocation announces what it crossed, and a paused one announces nothing).
+  const milestone = paused ? null : backfillMilestone({ before: state.rows_done, after: totals.rows_done, estimate: estimatedRows, done });
+  const rate = rowsPerSecond > 0 ? rowsPerSecond : (totals.rows_per_second ?? 0);
   return {
     done,
     cursor: totals.cursor ?? cursor,
     rows: totals.rows_done,
     batches: totals.batches,
     seconds: (previous?.seconds ?? 0) + (now() - started) / 1000,
-    estimatedRows: Math.max(table.estimatedRows, totals.rows_done),
+    estimatedRows,
     waitSeconds: paused ? PAUSED_WAIT_SECONDS : DEFAULT_INVOCATION_WAIT_SECONDS,
     mode: settings.mode,
     batchSize: size,
     rowsPerSecond,
     paused,
     invocationBatches: batches,
+    milestone,
+    eta: done ? '0s' : formatEta(estimatedRows - totals.rows_done, rate),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Executor } from '../db/executor';
-import { StepwiseError } from '../errors';
+import { LockTimeoutError, StepwiseError } from '../errors';
 import type { Plan, Statement, Step } from '../operations/plan';
 
 /** Runs a phase's plan in order; returns the ids of the steps run. Each step is idempotent, so a retry is safe. */
@@ -7,7 +7,9 @@ export async function executePlan(db: Executor, plan: Plan, lockTimeoutMs: numbe
   const done: string[] = [];
   for (const step of plan) {
     if (step.transactional) {
-      await db.transaction(async (tx) => runStatements(tx, step), { lockTimeoutMs });
+      await db.transaction(async (tx) => runStatements(tx, step), { lockTimeoutMs }).catch(async (err: unknown) => {
+        throw err instanceof LockTimeoutError ? await withBlockers(db, step, err) : err;
+      });
     } else {
       await runStatements(db, step);
     }
@@ -36,4 +38,64 @@ async function runCheck(db: Executor, step: Step): Promise<void> {
   if (row?.ok !== true) {
     throw new StepwiseError('SW_STEP_CHECK_FAILED', step.check.failure, step.check.hint, { step: step.id }, { retryable: true });
   }
+}
+
+/** A session holding a lock on a table a step needs: what `LockTimeoutError` names when the retries are spent. */
+export interface LockHolder {
+  readonly pid: number;
+  /** pg_stat_activity.state: `idle in transaction`, `active`, ... */
+  readonly state: string | null;
+  /** Seconds since the session's transaction (or, outside one, its query) started. */
+  readonly ageSeconds: number | null;
+  /** The lock mode held, e.g. `AccessShareLock`. */
+  readonly mode: string;
+  readonly relation: string;
+  /** The session's current or last query (first 200 characters). */
+  readonly query: string | null;
+}
+
+/** `"schema"."table"` references in a step's SQL: the relations whose lock it may wait for. @internal */
+export function relationsOf(step: Step): string[] {
+  const found = new Set<string>();
+  for (const statement of step.statements) {
+    for (const m of statement.sql.matchAll(/"(?:[^"]|"")+"\."(?:[^"]|"")+"/g)) found.add(m[0]);
+  }
+  return [...found];
+}
+
+/**
+ * The sessions that hold locks on the step's tables, read from pg_locks and pg_stat_activity once the lock timeout
+ * retries are spent, so the failure says whom to wait for or end. Best effort: if this query fails, the original
+ * error is kept.
+ */
+export async function lockHolders(db: Executor, relations: readonly string[]): Promise<LockHolder[]> {
+  if (relations.length === 0) return [];
+  const { rows } = await db.query(
+    [
+      'SELECT l.pid, a.state, l.mode, l.relation::regclass::text AS relation, left(a.query, 200) AS query,',
+      '  round(extract(epoch FROM now() - coalesce(a.xact_start, a.query_start))::numeric, 1)::float8 AS age_seconds',
+      'FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid',
+      "WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()",
+      '  AND l.relation IN (SELECT to_regclass(r) FROM json_array_elements_text(:relations::json) r)',
+      'ORDER BY a.xact_start NULLS LAST, l.pid',
+    ].join('\n'),
+    { relations: JSON.stringify(relations) },
+  );
+  return rows.map((r) => ({
+    pid: Number(r.pid),
+    state: r.state === null ? null : String(r.state),
+    ageSeconds: r.age_seconds === null ? null : Number(r.age_seconds),
+    mode: String(r.mode),
+    relation: String(r.relation),
+    query: r.query === null ? null : String(r.query),
+  }));
+}
+
+async function withBlockers(db: Executor, step: Step, err: LockTimeoutError): Promise<LockTimeoutError> {
+  const holders = await lockHolders(db, relationsOf(step)).catch(() => undefined);
+  if (holders === undefined) return err;
+  const named = holders.length
+    ? holders.map((h) => `pid ${h.pid} (${h.state ?? 'unknown state'}, ${h.ageSeconds ?? '?'} s, ${h.mode} on ${h.relation}): ${h.query ?? ''}`).join('; ')
+    : 'no session holds a lock on the table any more (the blocker has ended; retrying will likely succeed)';
+  return new LockTimeoutError(`Step ${step.id}: ${err.message}. Blocking sessions: ${named}`, { ...err.details, step: step.id, blockers: holders }, { cause: err });
 }

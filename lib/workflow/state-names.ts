@@ -23,6 +23,8 @@ export const StateName = {
   DualWriteMode: 'DualWriteMode',
   ConfirmDualWriteDeployed: Gate.DualWriteDeployed,
   Backfill: 'Backfill',
+  BackfillMilestone: 'BackfillMilestone',
+  NotifyBackfillProgress: 'NotifyBackfillProgress',
   BackfillDone: 'BackfillDone',
   BackfillWait: 'BackfillWait',
   NotifyBackfilled: 'NotifyBackfilled',

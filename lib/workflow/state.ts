@@ -64,6 +64,11 @@ export interface BackfillResult {
   readonly estimatedRows: number;
   /** Seconds the state machine waits before the next invocation. */
   readonly waitSeconds: number;
+  /**
+   * The highest progress milestone (25, 50, 75 or 100 %) this invocation newly crossed, announced on SNS by
+   * `NotifyBackfillProgress`; null or absent when none was crossed.
+   */
+  readonly milestone?: number | null;
 }
 
 export interface VerifyResult {

@@ -60,7 +60,9 @@ describe('synthesizeDefinition', () => {
       [StateName.Preflight]: () => ({ primaryKey: 'id', primaryKeyType: 'integer', estimatedRows: 3, soakSeconds: 0, warnings: [] }),
       [StateName.Backup]: () => ({ location: 'backup_table', rows: 3 }),
       [StateName.Expand]: () => ({ steps: ['add column'], seconds: 0 }),
-      [StateName.Backfill]: () => ({ done: ++backfillCalls >= 2, cursor: '2', rows: 3, batches: backfillCalls, seconds: 0, estimatedRows: 3, waitSeconds: 0 }),
+      [StateName.Backfill]: () => ({ done: ++backfillCalls >= 2, cursor: '2', rows: 3, batches: backfillCalls, seconds: 0, estimatedRows: 3, waitSeconds: 0,
+        // The first invocation crosses no milestone (no field at all); the last one reports 100 %.
+        ...(backfillCalls >= 2 ? { milestone: 100, rowsPerSecond: 1500, eta: '0s' } : {}) }),
       [StateName.Verify]: () => ({ done: ++verifyCalls >= 2, cursor: null, rowsChecked: 3, nulls: 0, mismatches: 0, sampleIds: [], seconds: 0 }),
       [StateName.VerifyAfterSoak]: () => ({ done: true, cursor: null, rowsChecked: 3, nulls: 0, mismatches: 0, sampleIds: [], seconds: 0 }),
       [StateName.Constrain]: () => ({ steps: [], seconds: 0 }),
@@ -82,6 +84,12 @@ describe('synthesizeDefinition', () => {
       expect(output['snapshot']).toEqual({ id: expect.stringMatching(/^stepwise-[0-9a-f]{40}$/), status: 'available' });
       expect(Object.keys(output['approvals'] as object).sort()).toEqual(['ApproveContract', 'ApproveStart', 'ConfirmDualWriteDeployed', 'ConfirmReadFromNewDeployed']);
       expect(backfillCalls).toBe(2);
+      // One milestone, announced once, after the invocation that crossed it.
+      const progress = published.filter((p) => p['name'] === StateName.NotifyBackfillProgress);
+      expect(progress).toHaveLength(1);
+      const milestone = progress[0]?.['input'] as { Message: { content: { title: string; description: string } } };
+      expect(milestone.Message.content.title).toBe('Stepwise price-to-cents: 100% backfilled');
+      expect(milestone.Message.content.description).toBe('100% backfilled: 3 of about 3 rows, 1500 rows/s, ETA 0s.');
       const gate = published.find((p) => p['name'] === StateName.ApproveStart)?.['input'] as { Message: { content: { description: string; nextSteps: string[] }; metadata: { threadId: string } } };
       expect(gate.Message.metadata.threadId).toBe('price-to-cents');
       expect(gate.Message.content.nextSteps[0]).toMatch(/^stepwise approve arn:aws:states:/);

@@ -1,14 +1,20 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Phase } from '../../constants';
 import { Slot, StateName } from '../state-names';
-import type { DefinitionContext } from './context';
+import { fmt } from './chatbot-message';
+import { SPEC_NAME_PATH, type DefinitionContext } from './context';
 import { catchInto, loopUntil } from './loop-until';
+import { continueOnFailure, notify } from './notify';
 import { phaseTask } from './phase-task';
+
+const MILESTONE_PATH = `$.${Slot.Backfill}.milestone`;
 
 /**
  * The backfill, job-poller shape: `Backfill` runs keyset batches for at most its time box and returns a cursor;
+ * `BackfillMilestone` announces a newly crossed progress milestone (25/50/75/100 %) through `NotifyBackfillProgress`;
  * `BackfillDone` leaves when `$.backfill.done` is true, otherwise `BackfillWait` waits `$.backfill.waitSeconds`
- * (the handler's throttle) and loops. Many batches per invocation keep the execution history bounded.
+ * (the handler's throttle) and loops. Many batches per invocation keep the execution history bounded; a milestone
+ * costs two transitions at most four times per backfill.
  */
 export function backfillLoop(ctx: DefinitionContext, onFailure: sfn.IChainable): sfn.Chain {
   const backfill = phaseTask(ctx, StateName.Backfill, {
@@ -25,8 +31,27 @@ export function backfillLoop(ctx: DefinitionContext, onFailure: sfn.IChainable):
     comment: 'Throttle between invocations, chosen by the handler ($.backfill.waitSeconds; 0 runs back to back).',
     time: sfn.WaitTime.secondsPath(`$.${Slot.Backfill}.waitSeconds`),
   });
+  const progress = notify(ctx, StateName.NotifyBackfillProgress, {
+    comment: 'Announces a backfill milestone (25/50/75/100 %) with the rows done, the rate and the time left.',
+    event: 'backfill-progress',
+    title: fmt('Stepwise {}: {}% backfilled', SPEC_NAME_PATH, MILESTONE_PATH),
+    description: fmt(
+      '{}% backfilled: {} of about {} rows, {} rows/s, ETA {}.',
+      MILESTONE_PATH, `$.${Slot.Backfill}.rows`, `$.${Slot.Backfill}.estimatedRows`, `$.${Slot.Backfill}.rowsPerSecond`, `$.${Slot.Backfill}.eta`,
+    ),
+  });
+  const milestone = new sfn.Choice(ctx.scope, StateName.BackfillMilestone, {
+    stateName: StateName.BackfillMilestone,
+    comment: 'Announces a milestone when this invocation crossed one ($.backfill.milestone set); otherwise goes straight on.',
+  })
+    // IsNumeric rather than IsNull false: a number is exactly "set and not null", and aws-local-stepfunctions (the
+    // local twin) evaluates `IsNull: false` as always false.
+    .when(sfn.Condition.and(sfn.Condition.isPresent(MILESTONE_PATH), sfn.Condition.isNumeric(MILESTONE_PATH)), progress)
+    .otherwise(done);
+  continueOnFailure(progress, done);
+  progress.next(done);
   catchInto(onFailure, backfill);
-  backfill.next(done);
+  backfill.next(milestone);
   wait.next(backfill);
   return loopUntil(backfill, done, sfn.Condition.booleanEquals(`$.${Slot.Backfill}.done`, true), wait);
 }
