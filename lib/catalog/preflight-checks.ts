@@ -390,3 +390,48 @@ export function sessionsCheck(sessions: readonly SessionFacts[], table: TableFac
     hint: `End them before expand and constrain, e.g. SELECT pg_terminate_backend(${sessions[0]!.pid}); or fix the application that leaves transactions open.`,
   };
 }
+
+// ── runbook checklist: tested in staging, maintenance window ───────────────────────────────────────────────────────
+
+/** An execution ARN of Step Functions (`arn:aws:states:…:execution:…`), as `spec.testedIn` may name one. */
+const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^\s:]+:[^\s:]+$/;
+
+/**
+ * Runbook item "tested in staging": passes when the spec names where it was tested (`testedIn`: an execution ARN or
+ * free text); warns otherwise, and approving ApproveStart then acknowledges it. Never a refusal.
+ */
+export function stagingCheck(spec: Pick<Spec, 'testedIn'>): PreflightCheck {
+  const testedIn = spec.testedIn?.trim();
+  if (testedIn) {
+    const what = EXECUTION_ARN.test(testedIn) ? `execution ${testedIn}` : testedIn;
+    return { name: 'staging', status: 'pass', message: `tested in staging: ${what}`, hint: '' };
+  }
+  return {
+    name: 'staging',
+    status: 'warn',
+    message: 'the spec does not say where this migration was tested; approving ApproveStart acknowledges it was tested in staging',
+    hint: 'Run it on staging first (stepwise run --local, or the staging stack) and name that execution in the spec: "testedIn": "<execution ARN>".',
+  };
+}
+
+/**
+ * Runbook item "maintenance window": passes when the spec schedules one (`window`); warns "waived" otherwise, as the
+ * window-only phases then run as soon as they are reached. Never a refusal.
+ */
+export function windowCheck(spec: Pick<Spec, 'window'>): PreflightCheck {
+  const w = spec.window;
+  if (w) {
+    return {
+      name: 'window',
+      status: 'pass',
+      message: `maintenance window ${w.schedule} (${w.timezone}, ${w.durationMinutes} min) holds back ${w.phases.join(' and ')}`,
+      hint: '',
+    };
+  }
+  return {
+    name: 'window',
+    status: 'warn',
+    message: 'waived: no maintenance window in the spec; constrain and contract run as soon as they are reached',
+    hint: 'To schedule them, add "window": { "schedule": "cron(0 2 ? * SAT *)", "timezone": "UTC" } to the spec.',
+  };
+}

@@ -13,7 +13,9 @@ import {
   readSize,
   sessionsCheck,
   sizeCheck,
+  stagingCheck,
   versionCheck,
+  windowCheck,
   type PreflightCheck,
 } from '../catalog/preflight-checks';
 import type { Executor } from '../db/executor';
@@ -219,6 +221,10 @@ async function collectChecks(db: Executor, spec: Spec, options: PreflightCheckOp
   });
   await soft('sessions', async () => sessionsCheck(await readSessions(db, spec), table));
   if (size) add(headroomCheck(size, table.estimatedRows, !!spec.operation.index));
+
+  // 9. The runbook's checklist items a program can read from the spec (the others are confirmed at ApproveStart).
+  add(stagingCheck(spec));
+  add(windowCheck(spec));
   return out;
 }
 

@@ -175,6 +175,11 @@ export const specSchema = z.strictObject({
   lockTimeoutMs: z.number().int().min(10).max(60_000).default(SPEC_DEFAULTS.lockTimeoutMs),
   /** Optional maintenance window for the window-only phases (default: constrain and contract). */
   window: windowSchema.optional(),
+  /**
+   * Where this migration was tested before production: the ARN of a successful staging execution, or free text. Shown
+   * by preflight (check `staging`) and at the ApproveStart gate; when absent, approving the gate acknowledges it.
+   */
+  testedIn: z.string().trim().min(1).max(2048).optional(),
 });
 
 /** A spec as written (defaults optional). */

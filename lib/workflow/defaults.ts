@@ -62,7 +62,14 @@ export const STATE_MACHINE_LOG_RETENTION = logs.RetentionDays.SIX_MONTHS;
 export const STATE_MACHINE_LOG_PREFIX = '/aws/vendedlogs/states/';
 
 /** Error names (the `name` of `StepwiseError` subclasses) a phase task retries. */
-export const RETRYABLE_ERRORS: readonly string[] = ['LockTimeoutError', 'DatabaseError'];
+export const RETRYABLE_ERRORS: readonly string[] = [
+  'LockTimeoutError',
+  'DatabaseError',
+  // A Lambda killed at its timeout (or a task past TimeoutSeconds): every phase is idempotent and the backfill resumes
+  // from the cursor in the state table, so running it again is the right answer, not a rollback.
+  'Sandbox.Timedout',
+  'States.Timeout',
+];
 
 /** Retry of a forward phase task on {@link RETRYABLE_ERRORS}. */
 export const PHASE_RETRY = { maxAttempts: 2, backoffRate: 2, interval: Duration.seconds(5) } as const;

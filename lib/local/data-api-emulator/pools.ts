@@ -37,6 +37,10 @@ export class PoolRegistry {
       });
       // An idle client dies when its database is dropped (DROP DATABASE … WITH (FORCE)); that is not a crash.
       pool.on('error', () => undefined);
+      // A session terminated while checked out (server restart, pg_terminate_backend) fails its query with 57P01, then
+      // its socket closes and pg emits 'error' on the client, which has no pool listener while checked out: without
+      // this the process would crash. The dead client is dropped on release (pg-pool checks it is still queryable).
+      pool.on('connect', (client) => client.on('error', () => undefined));
       this.pools.set(name, pool);
     }
     return pool;
