@@ -1,3 +1,4 @@
+import { Aws } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { SPEC_NAME_PATH } from './context';
 
@@ -32,7 +33,12 @@ export function chatbotMessage(content: ChatbotContent): sfn.TaskInput {
     },
     metadata: {
       threadId: sfn.JsonPath.stringAt(SPEC_NAME_PATH),
-      ...(content.additionalContext === undefined ? {} : { additionalContext: content.additionalContext }),
+      additionalContext: {
+        execution: sfn.JsonPath.stringAt('$$.Execution.Id'),
+        // The execution in the Step Functions console (the stack's region; resolved at deploy).
+        console: sfn.JsonPath.format(`https://${Aws.REGION}.console.aws.amazon.com/states/home?region=${Aws.REGION}#/v2/executions/details/{}`, sfn.JsonPath.stringAt('$$.Execution.Id')),
+        ...content.additionalContext,
+      },
     },
   });
 }
