@@ -37,6 +37,8 @@ export interface DeploymentOptions {
   readonly windowSpec?: string;
   /** Flexible time window of the schedule, in minutes (1–1440). @default 15 */
   readonly windowFlexibleMinutes?: number;
+  /** Reserved concurrency of the backfill function (1–1000); needs an account quota above the default 10. @default none */
+  readonly backfillReservedConcurrency?: number;
 }
 
 /** Props of {@link StepwiseStack}: the workflow inputs; the database target and options fall back to CDK context. */
@@ -61,6 +63,7 @@ export const OPTION_KEYS: readonly (keyof DeploymentOptions)[] = [
   'windowTimezone',
   'windowSpec',
   'windowFlexibleMinutes',
+  'backfillReservedConcurrency',
 ];
 
 /** The options once validated: the spec read from `windowSpec`, the schedule checked. */
@@ -68,6 +71,7 @@ export interface ResolvedOptions {
   readonly slack?: { readonly workspaceId: string; readonly channelId: string };
   readonly notifyEmails: readonly string[];
   readonly window?: { readonly schedule: string; readonly timeZone: string; readonly spec: unknown; readonly specFile: string; readonly flexibleMinutes: number };
+  readonly backfillReservedConcurrency?: number;
 }
 
 const SLACK_WORKSPACE_ID = /^[0-9A-Z]{1,255}$/;
@@ -129,6 +133,12 @@ export function deploymentOptionsFromContext(scope: Construct, given: Deployment
     problems.push(`windowFlexibleMinutes must be an integer from 1 to 1440, got ${JSON.stringify(flexible)}.`);
   }
 
+  const reserved = read('backfillReservedConcurrency');
+  const backfillReservedConcurrency = reserved === undefined ? undefined : Number(reserved);
+  if (backfillReservedConcurrency !== undefined && !(Number.isInteger(backfillReservedConcurrency) && backfillReservedConcurrency >= 1 && backfillReservedConcurrency <= 1000)) {
+    problems.push(`backfillReservedConcurrency must be an integer from 1 to 1000, got ${JSON.stringify(reserved)}.`);
+  }
+
   if (problems.length > 0) {
     throw new ConfigError(
       `Invalid CDK context or props:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
@@ -138,6 +148,7 @@ export function deploymentOptionsFromContext(scope: Construct, given: Deployment
   }
   return {
     notifyEmails: emails,
+    ...(backfillReservedConcurrency !== undefined ? { backfillReservedConcurrency } : {}),
     ...(workspaceId !== undefined && channelId !== undefined ? { slack: { workspaceId, channelId } } : {}),
     ...(schedule !== undefined && specFile !== undefined
       ? { window: { schedule, timeZone: timeZone ?? 'UTC', spec, specFile, flexibleMinutes } }
@@ -220,6 +231,7 @@ export class StepwiseStack extends Stack {
       topic: this.notifications.topic,
       lambdaEntryDir: props.lambdaEntryDir,
       backfillMaxSeconds: props.backfillMaxSeconds,
+      ...(this.options.backfillReservedConcurrency !== undefined ? { backfillReservedConcurrency: this.options.backfillReservedConcurrency } : {}),
       approvalTimeout: props.approvalTimeout,
       executionTimeout: props.executionTimeout,
       functionFactory: props.functionFactory,

@@ -50,6 +50,12 @@ export interface MigrationWorkflowProps {
    */
   readonly backfillMaxSeconds?: number;
   /**
+   * Reserved concurrency of the backfill function: caps how many backfill invocations (one per running migration,
+   * plus retries) can write to the database at once. Needs an account concurrency quota above the default 10.
+   * @default none
+   */
+  readonly backfillReservedConcurrency?: number;
+  /**
    * How long each approval gate waits; no answer in time rolls the migration back.
    * @default Duration.days(7)
    */
@@ -132,6 +138,9 @@ export class MigrationWorkflow extends Construct {
           database: props.database,
           entryDir: props.lambdaEntryDir,
           timeout: lambdaTimeouts[phase],
+          ...(phase === Phase.Backfill && props.backfillReservedConcurrency !== undefined
+            ? { reservedConcurrency: props.backfillReservedConcurrency }
+            : {}),
         }),
       ]),
     ) as Record<Phase, lambda.IFunction>;

@@ -41,6 +41,11 @@ export interface PhaseFunctionProps {
    * @default PHASE_TIMEOUT (60 seconds)
    */
   readonly timeout?: Duration;
+  /**
+   * Reserved concurrency: at most this many copies run at once (a cap on the load a phase can put on the database).
+   * @default none (accounts with the default 10-concurrency quota cannot reserve any)
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /** Actions a phase needs on the cluster: the Data API, nothing else (no rds:*, no network path to the DB). */
@@ -109,6 +114,7 @@ export class PhaseFunction extends Construct {
       architecture: PHASE_ARCHITECTURE,
       memorySize: PHASE_MEMORY_MB,
       timeout: props.timeout ?? PHASE_TIMEOUT,
+      ...(props.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
       tracing: lambda.Tracing.ACTIVE,
       role: this.role,
       logGroup: this.logGroup,

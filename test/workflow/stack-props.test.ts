@@ -56,3 +56,23 @@ describe('StepwiseStack', () => {
     expect(() => new StepwiseStack(appWith({}), 'Stepwise')).toThrow(/Missing CDK context: -c clusterArn=\.\.\., -c secretArn=\.\.\., -c database=\.\.\./);
   });
 });
+
+describe('backfillReservedConcurrency', () => {
+  const base = { clusterArn: CLUSTER, secretArn: SECRET, database: 'app' };
+
+  it('reserves concurrency for the backfill function only', () => {
+    const { Template } = require('aws-cdk-lib/assertions') as typeof import('aws-cdk-lib/assertions');
+    const stack = new StepwiseStack(appWith({ ...base, backfillReservedConcurrency: '4' }), 'Reserved');
+    const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function');
+    const reserved = Object.values(functions)
+      .filter((f) => f.Properties.ReservedConcurrentExecutions !== undefined)
+      .map((f) => [f.Properties.Environment.Variables.STEPWISE_PHASE, f.Properties.ReservedConcurrentExecutions]);
+    expect(reserved).toEqual([['backfill', 4]]);
+  });
+
+  it('refuses a value that is not a whole number from 1 to 1000', () => {
+    expect(() => new StepwiseStack(appWith({ ...base, backfillReservedConcurrency: 'lots' }), 'Bad')).toThrow(
+      /backfillReservedConcurrency must be an integer from 1 to 1000, got "lots"/,
+    );
+  });
+});
