@@ -259,19 +259,9 @@ export const convertColumn = {
     const { op } = ctx;
     const names = objectNames(ctx.spec.name);
     const t = quoteTable(ctx.table);
-    const steps: Step[] = [
-      {
-        id: 'rollback.drop-sync',
-        description: 'Removes the sync trigger, its function and the NOT NULL check; the old column is untouched.',
-        lock: 'ACCESS EXCLUSIVE',
-        transactional: true,
-        statements: [
-          ...dropSyncTriggers(ctx),
-          { sql: `DROP FUNCTION IF EXISTS ${quoteIdent(ctx.table.schema)}.${quoteIdent(names.syncFunction)}()` },
-          { sql: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${quoteIdent(names.notNullCheck)}` },
-        ],
-      },
-    ];
+    const steps: Step[] = [];
+    // The index goes first, while the trigger still fills the new column: if rollback stopped here (a long transaction
+    // holding up DROP INDEX CONCURRENTLY), a NOT NULL new column would still get its value on every INSERT.
     if (op.index) {
       steps.push({
         id: 'rollback.drop-index',
@@ -283,10 +273,17 @@ export const convertColumn = {
     }
     steps.push({
       id: 'rollback.drop-column',
-      description: 'Drops the new column (catalog only; the space is reclaimed by later VACUUM).',
+      description:
+        'One short transaction (catalog only): the sync triggers, their function, the NOT NULL check and the new column go ' +
+        'together, so the table is never left with a NOT NULL column nobody fills. The old column is untouched.',
       lock: 'ACCESS EXCLUSIVE',
       transactional: true,
-      statements: [{ sql: `ALTER TABLE ${t} DROP COLUMN IF EXISTS ${quoteIdent(op.newColumn)}` }],
+      statements: [
+        ...dropSyncTriggers(ctx),
+        { sql: `DROP FUNCTION IF EXISTS ${quoteIdent(ctx.table.schema)}.${quoteIdent(names.syncFunction)}()` },
+        { sql: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${quoteIdent(names.notNullCheck)}` },
+        { sql: `ALTER TABLE ${t} DROP COLUMN IF EXISTS ${quoteIdent(op.newColumn)}` },
+      ],
     });
     return steps;
   },

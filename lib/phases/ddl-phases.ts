@@ -2,7 +2,7 @@ import { Gate, Phase } from '../constants';
 import { StepwiseError } from '../errors';
 import { objectNames, STATE_SCHEMA } from '../operations/names';
 import { quoteIdent } from '../sql/quote';
-import { markPhase, MigrationStatus, readMigration, readMigrationOwner, runningForAnotherExecution } from '../state/migration-state';
+import { markPhase, MigrationStatus, readMigration, readMigrationOwner } from '../state/migration-state';
 import type { PhaseEvent, PhaseSummary } from '../workflow/state';
 import { executePlan } from './execute-plan';
 import { loadPhaseContext, type PhaseDeps } from './phase-context';
@@ -34,9 +34,14 @@ export async function rollbackPhase(event: PhaseEvent, deps: PhaseDeps): Promise
   const context = await loadPhaseContext(event, deps.db);
   const { spec, table, operation, ctx } = context;
   const own = await readMigration(deps.db, spec.name);
+  // After contract, rollback refuses loudly (below). Before it, only what this execution claimed is this execution's to undo: a row never claimed, claimed by another execution,
+  // or left by an earlier run (rolled back, succeeded, or released for a resume that has not claimed it yet) means
+  // this run changed nothing, e.g. when ApproveStart is rejected before Backup claims the table.
   if (!own) return { steps: [], seconds: 0 }; // never claimed: nothing was changed
-  if (runningForAnotherExecution(await readMigrationOwner(deps.db, spec.name), event.execution)) return { steps: [], seconds: 0 };
   const contracted = own.phase === Phase.Contract || own.status === MigrationStatus.Succeeded;
+  const owner = await readMigrationOwner(deps.db, spec.name);
+  const ours = owner?.status === MigrationStatus.Running && (owner.execution ?? null) === (event.execution ?? null);
+  if (!contracted && !ours) return { steps: [], seconds: 0 };
   if (contracted || !table.columns.some((c) => c.name === spec.operation.column)) {
     throw new StepwiseError(
       'SW_ROLLBACK_AFTER_CONTRACT',

@@ -19,10 +19,10 @@ import {
   type PreflightCheck,
 } from '../catalog/preflight-checks';
 import type { Executor } from '../db/executor';
-import { DataCheckError, PreflightError, StepwiseError, asStepwiseError } from '../errors';
+import { DataCheckError, MigrationLockedError, PreflightError, StepwiseError, asStepwiseError } from '../errors';
 import { conversionChecks, type ConvertDataCheck, type ExpressionFacts } from '../operations/convert-column';
 import type { TableFacts } from '../operations/operation';
-import { operationFor } from '../operations';
+import { objectNames, operationFor, STATE_SCHEMA } from '../operations';
 import { durationToSeconds, parseSpec, type Spec } from '../spec';
 import {
   findRunningOnTable,
@@ -172,6 +172,18 @@ async function collectChecks(db: Executor, spec: Spec, options: PreflightCheckOp
       hint: 'To migrate again, give the new migration another name.',
     });
     return out;
+  }
+  if (own?.status === MigrationStatus.Succeeded) {
+    // A succeeded migration's name is not reused: its backup table (the way back after contract) would be replaced.
+    failWith(
+      'migration',
+      new MigrationLockedError(
+        'SW_MIGRATION_SUCCEEDED',
+        `migration "${spec.name}" already succeeded, but the table does not match its result (${finalColumn(spec)} ${spec.operation.newType}): this spec differs from the one that ran`,
+        `Give the new migration another name; "${spec.name}" keeps its backup table ${STATE_SCHEMA}."${objectNames(spec.name).backupTable}".`,
+        { migration: spec.name },
+      ),
+    );
   }
   const resuming = own?.status === MigrationStatus.Running && out.failures.length === 0;
   if (!other && !runningForAnotherExecution(own, options.execution)) {

@@ -1,0 +1,43 @@
+import { Phase } from '../../lib/constants';
+import { StepwiseError } from '../../lib/errors';
+import { runPhase } from '../../lib/phases/run-phase';
+import { columnMustHaveType } from '../harness/assertions';
+import { PhaseDriver } from '../harness/run-phases';
+import { runbookSpec, seedProducts } from '../e2e/e2e-helpers';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database';
+
+describe('rollback undoes only what its own execution claimed', () => {
+  let db: TestDatabase;
+  beforeEach(async () => {
+    db = await createTestDatabase('rb_owner');
+    await seedProducts(db, 300);
+  });
+  afterEach(async () => db.close());
+
+  it('changes nothing for an execution that never claimed the table (e.g. ApproveStart rejected on a resumed run)', async () => {
+    // Prepare: an earlier run expanded the table (its row is running, released for a resume).
+    const earlier = new PhaseDriver(db.executor, runbookSpec());
+    await earlier.run(Phase.Preflight);
+    await earlier.run(Phase.Backup);
+    await earlier.run(Phase.Expand);
+
+    // Act: a new execution fails before its own Backup claims the row, and its Catch runs rollback.
+    const result = await runPhase(Phase.Rollback, { state: { spec: runbookSpec() }, slot: 'rollback', execution: 'arn:aws:states:us-east-1:000000000000:execution:stepwise:second' }, { db: db.executor });
+
+    // Assess: the earlier run's column, trigger and backup are still there.
+    expect(result).toEqual({ steps: [], seconds: 0 });
+    await columnMustHaveType(db.pg, 'Product', 'new_price_cents', 'integer');
+    const backup = await db.pg.query(`SELECT to_regclass('_stepwise."_stepwise_product-price-cents_backup"') IS NOT NULL AS ok`);
+    expect(backup.rows[0].ok).toBe(true);
+  });
+
+  it('refuses to reuse the name of a succeeded migration with a different spec (its backup would be replaced)', async () => {
+    const first = new PhaseDriver(db.executor, runbookSpec());
+    await first.runAll();
+    const changed = runbookSpec({ operation: { ...runbookSpec().operation, column: 'name', newColumn: 'name_upper', newType: 'text', using: 'upper(name)', index: undefined, renameTo: undefined } });
+    const error = await new PhaseDriver(db.executor, changed).run(Phase.Preflight).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(StepwiseError);
+    expect((error as StepwiseError).code).toBe('SW_MIGRATION_SUCCEEDED');
+    expect((error as StepwiseError).hint).toMatch(/another name/);
+  });
+});
