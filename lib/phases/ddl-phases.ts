@@ -2,8 +2,9 @@ import { Gate, Phase } from '../constants';
 import { StepwiseError } from '../errors';
 import { objectNames, STATE_SCHEMA } from '../operations/names';
 import { quoteIdent } from '../sql/quote';
-import { markPhase, MigrationStatus, readMigration, readMigrationOwner } from '../state/migration-state';
+import { markPhase, markPhaseStatement, MigrationStatus, readMigration, readMigrationOwner } from '../state/migration-state';
 import type { PhaseEvent, PhaseSummary } from '../workflow/state';
+import type { Plan, Statement } from '../operations/plan';
 import { executePlan } from './execute-plan';
 import { loadPhaseContext, type PhaseDeps } from './phase-context';
 
@@ -19,7 +20,16 @@ export async function constrainPhase(event: PhaseEvent, deps: PhaseDeps): Promis
 
 /** Contract: drop the trigger and the old column, rename the new one; the migration is then done. */
 export async function contractPhase(event: PhaseEvent, deps: PhaseDeps): Promise<PhaseSummary> {
-  return runDdlPhase(event, deps, Phase.Contract, ({ operation, ctx }) => operation.contract(ctx), MigrationStatus.Succeeded);
+  // The row is marked succeeded in the contract's own transaction: the schema change and the record of it commit
+  // together, so a Lambda that dies after COMMIT can never leave a converted table that looks unconverted.
+  return runDdlPhase(event, deps, Phase.Contract, ({ operation, ctx, spec }) => withStatement(operation.contract(ctx), markPhaseStatement(spec.name, Phase.Contract, MigrationStatus.Succeeded)), MigrationStatus.Succeeded);
+}
+
+/** Appends a statement to the plan's last transactional step (so it commits with it). */
+function withStatement(plan: Plan, statement: Statement): Plan {
+  const last = plan.map((s) => s.transactional).lastIndexOf(true);
+  if (last < 0) return [...plan, { id: 'record', description: 'Records the phase.', lock: 'none', transactional: true, statements: [statement] }];
+  return plan.map((step, i) => (i === last ? { ...step, statements: [...step.statements, statement] } : step));
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Executor } from '../db/executor';
+import type { Executor, SqlParams } from '../db/executor';
 import { MigrationLockedError } from '../errors';
 import { STATE_SCHEMA, STATE_TABLE } from '../operations/names';
 import type { Spec } from '../spec';
@@ -185,16 +185,18 @@ export function lockedError(spec: Spec, other: MigrationRow): MigrationLockedErr
 
 /** Records the phase a migration is in (and optionally a final status). */
 export async function markPhase(db: Executor, name: string, phase: string, status?: MigrationStatus): Promise<void> {
-  await db.query(
-    `UPDATE ${STATE} SET phase = :phase, status = COALESCE(:status, status), updated_at = now() WHERE name = :name`,
-    { name, phase, status: status ?? null },
-  );
+  const statement = markPhaseStatement(name, phase, status);
+  await db.query(statement.sql, statement.params);
 }
 
-/** Starts the backfill over from the first key (used when a run's backfill has not begun). */
-export async function resetCursor(db: Executor, name: string): Promise<void> {
-  await db.query(`UPDATE ${STATE} SET cursor = NULL, rows_done = 0, rows_updated = 0, batches = 0, vacuumed_at_rows = 0 WHERE name = :name`, { name });
+/** The statement of {@link markPhase}, for a plan step that must record the phase in its own transaction. */
+export function markPhaseStatement(name: string, phase: string, status?: MigrationStatus): { sql: string; params: SqlParams } {
+  return {
+    sql: `UPDATE ${STATE} SET phase = :state_phase, status = COALESCE(:state_status, status), updated_at = now() WHERE name = :state_name`,
+    params: { state_name: name, state_phase: phase, state_status: status ?? null },
+  };
 }
+
 
 /** The backfill engine's view of the progress row (columns added by STATE_DDL's ALTER; read after the claim). */
 export interface BackfillStateRow {

@@ -195,7 +195,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
       comment: 'Contract failed; its transaction was rolled back, nothing is undone automatically.',
       title: fmt('Stepwise {}: CONTRACT FAILED, action needed', SPEC_NAME_PATH),
       description: fmt(
-        'The contract transaction did not commit; the table is as it was after the soak. {}: {} If the data must be restored: the table copy is in _stepwise, the cluster snapshot is {} (restore it into a new cluster, or use point-in-time restore; see docs/DEPLOY.md).',
+        'Contract runs in one transaction with its progress record: if `stepwise plan --database-url` shows the old column, nothing was changed and contract can run again; if not, it committed. {}: {} If the data must be restored: the table copy is in _stepwise, the cluster snapshot is {} (restore it into a new cluster, or use point-in-time restore; see docs/DEPLOY.md).',
         `${ERROR_PATH}.Error`, `${ERROR_PATH}.Cause`, SNAPSHOT_ID_PATH,
       ),
       nextSteps: sfn.JsonPath.array(
