@@ -1,6 +1,10 @@
 import { objectNames, STATE_SCHEMA } from '../operations/names';
 import { quoteIdent, quoteTable } from '../sql/quote';
-import { claimMigration } from '../state/migration-state';
+import { PreflightError } from '../errors';
+import { STATE_TABLE } from '../operations/names';
+import type { ValidationIssue } from '../operations/operation';
+import type { Spec } from '../spec';
+import { claimMigration, MigrationStatus, readMigration } from '../state/migration-state';
 import type { BackupResult, PhaseEvent } from '../workflow/state';
 import { loadPhaseContext, type PhaseDeps } from './phase-context';
 
@@ -10,7 +14,8 @@ import { loadPhaseContext, type PhaseDeps } from './phase-context';
  * (On AWS, the stack can take an Aurora cluster snapshot as well.) Reads take ACCESS SHARE only.
  */
 export async function backupPhase(event: PhaseEvent, { db }: PhaseDeps): Promise<BackupResult> {
-  const { spec, table } = await loadPhaseContext(event, db);
+  const { spec, table, operation, ctx } = await loadPhaseContext(event, db);
+  await recheckBeforeFirstChange(db, spec, operation.validate(ctx));
   const before = await claimMigrationFresh(db, spec, table.estimatedRows, event.execution);
   const backup = `${quoteIdent(STATE_SCHEMA)}.${quoteIdent(objectNames(spec.name).backupTable)}`;
   if (before.fresh) await db.query(`DROP TABLE IF EXISTS ${backup}`);
@@ -19,6 +24,33 @@ export async function backupPhase(event: PhaseEvent, { db }: PhaseDeps): Promise
   await db.query(`CREATE TABLE IF NOT EXISTS ${backup} AS SELECT ${pk}, ${col} FROM ${quoteTable(table)}`);
   const rows = Number((await db.query(`SELECT count(*) AS n FROM ${backup}`)).rows[0]?.n ?? 0);
   return { location: `${STATE_SCHEMA}.${objectNames(spec.name).backupTable}`, rows };
+}
+
+/**
+ * The first change happens here, possibly days after preflight (the start gate waits up to its timeout). Checked
+ * again now: a fresh run refuses a new column or index name that appeared meanwhile (expand's IF NOT EXISTS would
+ * otherwise adopt, backfill and later drop someone else's column); a resumed run refuses a spec whose operation
+ * changed (its cursor and its column were made for the old one).
+ */
+async function recheckBeforeFirstChange(db: PhaseDeps['db'], spec: Spec, issues: readonly ValidationIssue[]): Promise<void> {
+  const own = await readMigration(db, spec.name);
+  if (own?.status === MigrationStatus.Running) {
+    const same = (await db.query<{ same: boolean }>(
+      `SELECT spec -> 'operation' = (:operation)::jsonb AS same FROM ${quoteIdent(STATE_SCHEMA)}.${quoteIdent(STATE_TABLE)} WHERE name = :name`,
+      { name: spec.name, operation: JSON.stringify(spec.operation) },
+    )).rows[0]?.same;
+    if (same === false) {
+      throw new PreflightError(
+        'SW_SPEC_CHANGED',
+        `migration "${spec.name}" is part-way done with a different operation than this spec's`,
+        'Run it to the end (or roll it back) with the spec it started with, or give this spec another name.',
+        { migration: spec.name },
+      );
+    }
+    return;
+  }
+  const appeared = issues[0];
+  if (appeared) throw new PreflightError(appeared.code, `${appeared.message} (checked again before the first change)`, appeared.hint, { issues });
 }
 
 /** Claims the table for this execution; `fresh` when no earlier attempt of this migration got past backup. */

@@ -2,7 +2,7 @@ import { Gate, Phase } from '../constants';
 import { StepwiseError } from '../errors';
 import { objectNames, STATE_SCHEMA } from '../operations/names';
 import { quoteIdent } from '../sql/quote';
-import { markPhase, markPhaseStatement, MigrationStatus, readMigration, readMigrationOwner } from '../state/migration-state';
+import { markPhase, markPhaseStatement, MigrationStatus, READ_SWITCHED_PHASE, readMigration, readMigrationOwner } from '../state/migration-state';
 import type { PhaseEvent, PhaseSummary } from '../workflow/state';
 import type { Plan, Statement } from '../operations/plan';
 import { executePlan } from './execute-plan';
@@ -61,7 +61,7 @@ export async function rollbackPhase(event: PhaseEvent, deps: PhaseDeps): Promise
     );
   }
   const readSwitch = (event.state as { approvals?: Record<string, unknown> }).approvals?.[Gate.ReadFromNewDeployed];
-  if (readSwitch !== undefined && readSwitch !== null) {
+  if ((readSwitch !== undefined && readSwitch !== null) || own.phase === READ_SWITCHED_PHASE) {
     throw new StepwiseError(
       'SW_ROLLBACK_AFTER_READ_SWITCH',
       `the ${Gate.ReadFromNewDeployed} gate was approved: the application now reads "${spec.operation.newColumn}", so an automatic rollback would drop a column in use`,

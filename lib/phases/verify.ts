@@ -1,6 +1,10 @@
 import { DEFAULT_SCAN_BATCH_SIZE, TIME_BOX_MARGIN_MS } from '../backfill';
 import { VerificationError } from '../errors';
+import { markPhase, READ_SWITCHED_PHASE } from '../state/migration-state';
 import type { PhaseEvent, VerifyResult } from '../workflow/state';
+
+/** The verification slot that runs after the application switched its reads (the soak's). */
+const READ_SWITCHED_SLOT = 'verifyAfterSoak';
 import { loadPhaseContext, type PhaseDeps } from './phase-context';
 import { scanTable, type ScanTotals } from './scan-table';
 
@@ -13,6 +17,9 @@ export async function verifyPhase(event: PhaseEvent, deps: PhaseDeps): Promise<V
   const now = deps.now ?? Date.now;
   const started = now();
   const { spec, table, operation, ctx } = await loadPhaseContext(event, deps.db);
+  // The re-verification after the soak runs once the application reads the new column: record that in the state row,
+  // so a rollback by any later execution refuses to drop a column in use (the event's approvals are this run's only).
+  if (event.slot === READ_SWITCHED_SLOT) await markPhase(deps.db, spec.name, READ_SWITCHED_PHASE);
   const task = operation.verify(ctx);
   const previous = event.state[event.slot] as VerifyResult | undefined;
   const from: ScanTotals | undefined = previous && !previous.done

@@ -183,6 +183,9 @@ export function lockedError(spec: Spec, other: MigrationRow): MigrationLockedErr
   );
 }
 
+/** The phase recorded once the application reads the new column (after ConfirmReadFromNewDeployed). */
+export const READ_SWITCHED_PHASE = 'read-switched';
+
 /** Records the phase a migration is in (and optionally a final status). */
 export async function markPhase(db: Executor, name: string, phase: string, status?: MigrationStatus): Promise<void> {
   const statement = markPhaseStatement(name, phase, status);

@@ -40,4 +40,49 @@ describe('rollback undoes only what its own execution claimed', () => {
     expect((error as StepwiseError).code).toBe('SW_MIGRATION_SUCCEEDED');
     expect((error as StepwiseError).hint).toMatch(/another name/);
   });
+
+  it('refuses rollback once the state row records the read switch, even in an execution without that approval', async () => {
+    const driver = new PhaseDriver(db.executor, runbookSpec());
+    await driver.run(Phase.Preflight);
+    await driver.run(Phase.Backup);
+    await driver.run(Phase.Expand);
+    await driver.backfill();
+    await driver.verify();
+    await driver.run(Phase.Constrain);
+    await driver.verify('verifyAfterSoak'); // runs after ConfirmReadFromNewDeployed
+    const error = await runPhase(Phase.Rollback, { state: { spec: runbookSpec() }, slot: 'rollback' }, { db: db.executor }).then(() => undefined, (e: unknown) => e);
+    expect((error as StepwiseError).code).toBe('SW_ROLLBACK_AFTER_READ_SWITCH');
+    await columnMustHaveType(db.pg, 'Product', 'new_price_cents', 'integer');
+  });
+});
+
+describe('the first change re-checks what preflight saw', () => {
+  let db: TestDatabase;
+  beforeEach(async () => {
+    db = await createTestDatabase('rb_recheck');
+    await seedProducts(db, 200);
+  });
+  afterEach(async () => db.close());
+
+  it('refuses when the new column appeared while the start gate waited, and claims nothing', async () => {
+    const driver = new PhaseDriver(db.executor, runbookSpec());
+    await driver.run(Phase.Preflight);
+    await db.pg.query('ALTER TABLE "Product" ADD COLUMN new_price_cents bigint'); // someone else's deploy
+    const error = await driver.run(Phase.Backup).then(() => undefined, (e: unknown) => e);
+    expect((error as StepwiseError).code).toBe('SW_NEW_COLUMN_EXISTS');
+    expect((error as StepwiseError).message).toMatch(/checked again before the first change/);
+    expect((await db.pg.query(`SELECT to_regclass('_stepwise.migrations') AS t`)).rows[0].t).toBeNull();
+    await driver.run(Phase.Rollback); // the Catch: changes nothing
+    await columnMustHaveType(db.pg, 'Product', 'new_price_cents', 'bigint');
+  });
+
+  it('refuses to resume a part-done migration with a changed operation', async () => {
+    const first = new PhaseDriver(db.executor, runbookSpec());
+    await first.run(Phase.Preflight);
+    await first.run(Phase.Backup);
+    await first.run(Phase.Expand);
+    const changed = runbookSpec({ operation: { ...runbookSpec().operation, using: 'round(price * 1000)' } });
+    const error = await new PhaseDriver(db.executor, changed).run(Phase.Backup).then(() => undefined, (e: unknown) => e);
+    expect((error as StepwiseError).code).toBe('SW_SPEC_CHANGED');
+  });
 });
