@@ -20,6 +20,9 @@ export const DEFAULT_BACKFILL_MAX_SECONDS = 40;
 /** Headroom between the backfill time box and the Lambda timeout (last batch, progress write, cold start). */
 export const BACKFILL_TIMEOUT_MARGIN = Duration.seconds(30);
 
+/** A gate unanswered this long publishes a reminder. */
+export const DEFAULT_APPROVAL_REMINDER = Duration.days(1);
+
 /** How long an approval gate waits for `stepwise approve|reject`; on timeout the migration rolls back. */
 export const DEFAULT_APPROVAL_TIMEOUT = Duration.days(7);
 

@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { Phase } from '../constants';
 import {
   BACKFILL_TIMEOUT_MARGIN,
+  DEFAULT_APPROVAL_REMINDER,
   DEFAULT_APPROVAL_TIMEOUT,
   DEFAULT_BACKFILL_MAX_SECONDS,
   DEFAULT_EXECUTION_TIMEOUT,
@@ -60,6 +61,12 @@ export interface MigrationWorkflowProps {
    * @default Duration.days(7)
    */
   readonly approvalTimeout?: Duration;
+  /**
+   * How long a gate waits before it publishes a reminder (with a fresh task token); reminders repeat until
+   * `approvalTimeout` is spent.
+   * @default Duration.days(1)
+   */
+  readonly approvalReminderAfter?: Duration;
   /**
    * Backstop on the whole execution. It must outlast every gate, the soak and the backfill: a timed-out execution
    * skips rollback and notifications.
@@ -165,6 +172,7 @@ export class MigrationWorkflow extends Construct {
           taskTimeouts,
           topic: this.topic,
           approvalTimeout,
+          approvalReminderAfter: props.approvalReminderAfter ?? DEFAULT_APPROVAL_REMINDER,
           ...(snapshot === undefined ? {} : { snapshot }),
         }),
       ),

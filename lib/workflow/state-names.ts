@@ -78,3 +78,20 @@ export const Slot = {
   Rollback: 'rollback',
 } as const;
 export type Slot = (typeof Slot)[keyof typeof Slot];
+
+/** The states that remind an unanswered gate and end it after the approval timeout (see approval-gate.ts). */
+export function reminderStateNames(gate: Gate) {
+  return {
+    reminder: `${gate}Reminder`,
+    first: `${gate}ReminderFirst`,
+    next: `${gate}ReminderNext`,
+    due: `${gate}ReminderDue`,
+    timedOut: `${gate}TimedOut`,
+  } as const;
+}
+
+/** The gates the workflow has (Gate.RestoreAfterContract is reserved for the restore path, not built yet). */
+export const WORKFLOW_GATES: readonly Gate[] = [Gate.Start, Gate.DualWriteDeployed, Gate.ReadFromNewDeployed, Gate.Contract];
+
+/** Every reminder state of every gate of the workflow. */
+export const GATE_REMINDER_STATES: readonly string[] = WORKFLOW_GATES.flatMap((gate) => Object.values(reminderStateNames(gate)));

@@ -108,6 +108,32 @@ describe('synthesizeDefinition', () => {
       const failed = published.at(-2)?.['input'] as { Message: { content: { description: string } } };
       expect(failed.Message.content.description).toContain('Rejected by alice');
     });
+    it('reminds an unanswered gate with a fresh publish, then goes on once it is approved', async () => {
+      published.length = 0;
+      let asked = 0;
+      const slowApprover = (input: unknown) => {
+        published.push({ name: StateName.ApproveContract, input });
+        if (++asked <= 2) { const e = new Error('Task timed out'); e.name = 'States.Timeout'; throw e; }
+        return { approved: true };
+      };
+      const machine = new StateMachine(definition);
+      const output = (await machine.run(spec, { overrides: { taskResourceLocalHandlers: { ...handlers, [StateName.ApproveContract]: slowApprover }, waitTimeOverrides: noWaits }, context: context as never }).result) as Record<string, unknown>;
+      expect(asked).toBe(3);
+      expect((output['reminders'] as Record<string, unknown>)[StateName.ApproveContract]).toEqual({ count: 2 });
+      expect(published.filter((p) => p['name'] === StateName.ApproveContract)).toHaveLength(3);
+    });
+
+    it('rolls back once the reminders add up to the approval timeout (7 days / 1 day: 7 waits)', async () => {
+      published.length = 0;
+      let asked = 0;
+      const nobody = () => { asked += 1; const e = new Error('Task timed out'); e.name = 'States.Timeout'; throw e; };
+      const machine = new StateMachine(definition);
+      const run = machine.run(spec, { overrides: { taskResourceLocalHandlers: { ...handlers, [StateName.ApproveStart]: nobody }, waitTimeOverrides: noWaits }, context: context as never });
+      await expect(run.result).rejects.toThrow(/No answer to ApproveStart within the approval timeout \(7 notifications sent\)/);
+      expect(asked).toBe(7);
+      expect(published.map((p) => p['name']).slice(-2)).toEqual([StateName.NotifyFailed, StateName.NotifyRolledBack]);
+    });
+
     it('skips the dual-write gate for trigger mode and survives a failed notification', async () => {
       const failPublish = () => { throw new Error('SNS down'); };
       const machine = new StateMachine(definition);

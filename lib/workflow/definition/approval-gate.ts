@@ -1,6 +1,7 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Gate } from '../../constants';
+import { reminderStateNames } from '../state-names';
 import { chatbotMessage, fmt } from './chatbot-message';
 import { ON_CALL_COMMENT, startChecklist } from './checklist';
 import { EXECUTION_ID_PATH, SNAPSHOT_ID_PATH, SNAPSHOT_STATUS_PATH, SPEC_NAME_PATH, type DefinitionContext } from './context';
@@ -11,6 +12,8 @@ export interface ApprovalGateOptions {
   readonly next: string;
   /** State comment. */
   readonly comment: string;
+  /** Where the workflow goes when nobody answered within `approvalTimeout` (the rollback flow), with `$.error` set. */
+  readonly onTimeout: sfn.IChainable;
 }
 
 /**
@@ -23,7 +26,7 @@ export interface ApprovalGateOptions {
  * approvalGate(ctx, Gate.Contract, { next: 'Stepwise drops the old column.', comment: '...' });
  */
 export function approvalGate(ctx: DefinitionContext, gate: Gate, options: ApprovalGateOptions): tasks.SnsPublish {
-  return new tasks.SnsPublish(ctx.scope, gate, {
+  const task = new tasks.SnsPublish(ctx.scope, gate, {
     stateName: gate,
     comment: options.comment,
     topic: ctx.topic,
@@ -49,8 +52,52 @@ export function approvalGate(ctx: DefinitionContext, gate: Gate, options: Approv
     }),
     messageAttributes: { event: { value: 'approval' }, gate: { value: gate } },
     resultPath: `$.approvals.${gate}`,
-    taskTimeout: sfn.Timeout.duration(ctx.approvalTimeout),
+    // Each wait lasts one reminder interval; unanswered, the gate publishes again (a reminder with a fresh token).
+    taskTimeout: sfn.Timeout.duration(reminderInterval(ctx)),
   });
+  addReminders(ctx, gate, task, options.onTimeout);
+  return task;
+}
+
+/** The wait between two reminders: `approvalReminderAfter`, never longer than the whole approval timeout. */
+function reminderInterval(ctx: DefinitionContext) {
+  return ctx.approvalReminderAfter.toSeconds() < ctx.approvalTimeout.toSeconds() ? ctx.approvalReminderAfter : ctx.approvalTimeout;
+}
+
+/**
+ * Reminders: a gate unanswered after one interval (States.Timeout) counts the reminder in `$.reminders.<gate>.count`
+ * and publishes again; once the intervals add up to `approvalTimeout` it ends in `onTimeout` with `$.error` set, as a
+ * rejection would. Added before the caller's Catch-all, so the first matching catcher is this one.
+ */
+function addReminders(ctx: DefinitionContext, gate: Gate, task: tasks.SnsPublish, onTimeout: sfn.IChainable): void {
+  const counter = `$.reminders.${gate}`;
+  const names = reminderStateNames(gate);
+  const maxWaits = Math.max(1, Math.ceil(ctx.approvalTimeout.toSeconds() / reminderInterval(ctx).toSeconds()));
+  const timedOut = new sfn.Pass(ctx.scope, names.timedOut, {
+    stateName: names.timedOut,
+    comment: `Nobody answered ${gate} within the approval timeout: the migration is rolled back as on a rejection.`,
+    result: sfn.Result.fromObject({ Error: 'States.Timeout', Cause: `No answer to ${gate} within the approval timeout (${maxWaits} notifications sent).` }),
+    resultPath: '$.error',
+  }).next(onTimeout);
+  const due = new sfn.Choice(ctx.scope, names.due, { stateName: names.due, comment: 'Remind again, or give up once the approval timeout is spent.' })
+    .when(sfn.Condition.numberGreaterThanEquals(`${counter}.count`, maxWaits), timedOut)
+    .otherwise(task);
+  const first = new sfn.Pass(ctx.scope, names.first, {
+    stateName: names.first,
+    comment: 'First reminder of this gate.',
+    result: sfn.Result.fromObject({ count: 1 }),
+    resultPath: counter,
+  }).next(due);
+  const next = new sfn.Pass(ctx.scope, names.next, {
+    stateName: names.next,
+    comment: 'One more reminder of this gate.',
+    parameters: { 'count.$': `States.MathAdd(${counter}.count, 1)` },
+    resultPath: counter,
+  }).next(due);
+  const count = new sfn.Choice(ctx.scope, names.reminder, { stateName: names.reminder, comment: `${gate} got no answer within the reminder interval.` })
+    .when(sfn.Condition.isPresent(`${counter}.count`), next)
+    .otherwise(first);
+  task.addCatch(count, { errors: [sfn.Errors.TIMEOUT], resultPath: sfn.JsonPath.DISCARD });
 }
 
 /**

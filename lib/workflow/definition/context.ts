@@ -16,6 +16,8 @@ export interface DefinitionContext {
   readonly topic: sns.ITopic;
   /** How long a gate waits for a decision. */
   readonly approvalTimeout: Duration;
+  /** How long a gate waits before it publishes a reminder. */
+  readonly approvalReminderAfter: Duration;
   /** The Aurora cluster snapshot taken after the Backup phase; absent, the workflow takes none. */
   readonly snapshot?: ClusterSnapshotContext;
 }

@@ -64,6 +64,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     description: fmt('Preflight passed: about {} rows, primary key {}. Waiting for ApproveStart.', '$.preflight.estimatedRows', '$.preflight.primaryKey'),
   });
   const approveStart = approvalGate(ctx, Gate.Start, {
+    onTimeout: rollback,
     comment: 'Human approval before the first change: backup, then expand.',
     next: 'Stepwise backs the table up, then adds the new column, the sync trigger and the index (no long locks).',
   });
@@ -86,6 +87,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     description: fmt('Backup at {} ({} rows), cluster snapshot {}. New column, sync trigger and index in place; backfill starting.', '$.backup.location', '$.backup.rows', SNAPSHOT_ID_PATH),
   });
   const confirmDualWrite = approvalGate(ctx, Gate.DualWriteDeployed, {
+    onTimeout: rollback,
     comment: 'With application dual-write, the backfill must not start before the app writes both columns.',
     next: 'The backfill starts once the application writing both columns is deployed everywhere.',
   });
@@ -125,6 +127,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     description: fmt('The new column is backfilled, verified and constrained. Deploy the application reading from it, then confirm. Cluster snapshot: {}.', SNAPSHOT_ID_PATH),
   });
   const confirmReadFromNew = approvalGate(ctx, Gate.ReadFromNewDeployed, {
+    onTimeout: rollback,
     comment: 'The soak only means something once the application reads from the new column.',
     next: 'The soak wait starts, followed by a second full verification.',
   });
@@ -136,6 +139,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
   const verifyAfterSoak = verifyLoop(ctx, { name: StateName.VerifyAfterSoak, doneName: StateName.VerifyAfterSoakDone, slot: Slot.VerifyAfterSoak,
     comment: 'Re-verifies every row after the soak: catches drift from writers that bypassed the trigger.' }, rollback);
   const approveContract = approvalGate(ctx, Gate.Contract, {
+    onTimeout: rollback,
     comment: 'Last human decision before the irreversible step.',
     next: 'Stepwise drops the sync trigger and the old column and renames the new one. There is no automatic rollback after this.',
   });
