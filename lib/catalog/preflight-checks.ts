@@ -137,6 +137,30 @@ export function invalidIndexesCheck(table: TableFacts, facts: IndexFacts, spec: 
   };
 }
 
+/**
+ * BEFORE row triggers fire in name order. A user trigger whose name sorts after Stepwise's sync trigger runs after it:
+ * if it changes a column `using` reads, the new column was computed from the value before that change. Warned, not
+ * refused: most such triggers touch other columns, and verification finds any row where the two disagree.
+ */
+export async function laterTriggersCheck(db: Executor, table: TableFacts, syncTrigger: string): Promise<PreflightCheck> {
+  const rows = (
+    await db.query<{ name: string }>(
+      `SELECT tgname::text AS name FROM pg_trigger
+        WHERE tgrelid = (:table)::regclass AND NOT tgisinternal AND (tgtype & 3) = 3 AND tgname::text COLLATE "C" > (:sync)::text COLLATE "C"
+        ORDER BY 1`,
+      { table: quoteTable(table), sync: syncTrigger },
+    )
+  ).rows.map((r) => r.name);
+  if (rows.length === 0) return { name: 'triggers', status: 'pass', message: `no BEFORE row trigger fires after the sync trigger`, hint: '' };
+  return {
+    name: 'triggers',
+    status: 'warn',
+    code: 'SW_LATER_TRIGGERS',
+    message: `BEFORE row triggers ${rows.join(', ')} fire after Stepwise's sync trigger (triggers fire in name order): if they change a column the using expression reads, the new column is computed from the value before them`,
+    hint: 'Make sure they do not change those columns, or rename them to sort before "_stepwise_"; verification reports any row where the columns disagree.',
+  };
+}
+
 // ── the expression ─────────────────────────────────────────────────────────────────────────────────────────────────
 
 /**

@@ -4,6 +4,7 @@ import {
   headroomCheck,
   indexNameCheck,
   invalidIndexesCheck,
+  laterTriggersCheck,
   privilegesCheck,
   readExpressionFacts,
   readIndexFacts,
@@ -205,6 +206,7 @@ async function collectChecks(db: Executor, spec: Spec, options: PreflightCheckOp
   if (issues.length === 0) add({ name: 'operation', status: 'pass', message: `${spec.operation.column} → ${spec.operation.newColumn} ${spec.operation.newType}`, hint: '' });
   add(indexNameCheck(spec, table, indexFacts, resuming), indexNameFailure(spec, indexFacts, resuming));
   add(invalidIndexesCheck(table, indexFacts, spec));
+  if (spec.dualWrite === 'trigger') add(await laterTriggersCheck(db, table, objectNames(spec.name).syncTrigger));
 
   // 5. The type and the expression.
   let expression: ExpressionFacts | undefined;
