@@ -1,13 +1,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors';
-import { runMigrationLocally, startLocalTwin, type Approver, type LocalTwin } from '../local/local-twin';
-import { createSnsSink } from '../local/sns-sink';
-import type { LocalExecution } from '../local/step-functions';
+import { autoApprove, startLocalTwin, type Approver, type LocalTwin } from '../local/local-twin';
 import type { RunReport } from '../report/run-report';
 import { durationToSeconds, loadSpecFile, type Spec } from '../spec';
-import { StateName } from '../workflow/state-names';
-import { watchBackfill } from './backfill-progress';
+import { runThroughEndpoint } from './run-through-endpoint';
 import { formatReport } from './output';
 import { terminalApprover } from './terminal-approver';
 
@@ -60,35 +57,14 @@ export async function runCommand(options: RunOptions, write: (line: string) => v
   }
 }
 
-/** Runs the migration with progress output; aborts the execution on SIGINT/SIGTERM. */
+/**
+ * Runs the migration through the twin's Step Functions-compatible endpoint (the path of `local up` and the operator's
+ * commands), answering gates with `ctx.approver` (auto-approve when absent), and prints the report.
+ */
 export async function runOnTwin(ctx: LocalRunContext): Promise<{ report: RunReport }> {
-  let execution: LocalExecution | undefined;
-  const onSignal = () => execution?.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  let progress: ReturnType<typeof watchBackfill> | undefined;
-  try {
-    const { report } = await runMigrationLocally({
-      spec: ctx.input,
-      sns: createSnsSink({ print: (line) => ctx.write(`  » ${line}`), ...(ctx.slackWebhookUrl ? { slackWebhookUrl: ctx.slackWebhookUrl } : {}) }),
-      ...(ctx.approver ? { approver: ctx.approver } : {}),
-      ...(ctx.maxWaitMs !== undefined ? { maxWaitMs: ctx.maxWaitMs } : {}),
-      onStart: (e) => (execution = e),
-      onEvent: (event) => {
-        const entered = event.stateEnteredEventDetails?.name;
-        if (entered === StateName.Backfill && !progress) {
-          progress = watchBackfill(ctx.twin.dataApi.executor, ctx.input.name, { tty: Boolean(process.stdout.isTTY), write: ctx.write });
-        }
-        if (entered === StateName.NotifyBackfilled || entered === StateName.NotifyFailed) progress?.stop();
-      },
-    });
-    progress?.stop();
-    ctx.write(formatReport(report));
-    return { report };
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  const { report } = await runThroughEndpoint({ ...ctx, approver: ctx.approver ?? autoApprove });
+  ctx.write(formatReport(report));
+  return { report };
 }
 
 /** `--soak PT2S` replaces the spec's soak, checked like the spec field. */

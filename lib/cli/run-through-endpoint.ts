@@ -1,0 +1,101 @@
+import { DescribeExecutionCommand, SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
+import type { Approver } from '../local/local-twin';
+import { createSnsSink } from '../local/sns-sink';
+import { startStepwiseEndpoint } from '../local/sfn-endpoint';
+import { buildRunReport, type RunReport } from '../report/run-report';
+import { StateName } from '../workflow/state-names';
+import { watchBackfill } from './backfill-progress';
+import type { LocalRunContext } from './run-command';
+import { call, createSfnClient, fetchHistory } from './operator/sfn-client';
+import { findWaitingGate } from './operator/execution-view';
+import { REJECTED_ERROR } from './operator/commands';
+
+/** How often the client polls the execution (ms). */
+const POLL_MS = 200;
+
+/**
+ * `run --local` as a thin client of the same path as `stepwise local up` + the operator's commands: the twin's
+ * Step Functions-compatible endpoint serves the synthesized state machine, and this function talks to it only through
+ * `@aws-sdk/client-sfn` — StartExecution, DescribeExecution, GetExecutionHistory, SendTaskSuccess/Failure — answering
+ * each waiting gate with `approver` and building the report from the history, as it would against AWS.
+ */
+export async function runThroughEndpoint(ctx: LocalRunContext & { readonly approver: Approver }): Promise<{ report: RunReport }> {
+  const endpoint = await startStepwiseEndpoint({
+    port: 0,
+    sns: createSnsSink({ print: (line) => ctx.write(`  » ${line}`), ...(ctx.slackWebhookUrl ? { slackWebhookUrl: ctx.slackWebhookUrl } : {}) }),
+    ...(ctx.maxWaitMs !== undefined ? { maxWaitMs: ctx.maxWaitMs } : {}),
+  });
+  const client = createSfnClient({ endpointUrl: endpoint.url });
+  let executionArn: string | undefined;
+  const abort = () => void endpoint.close();
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
+  let progress: ReturnType<typeof watchBackfill> | undefined;
+  try {
+    const started = await call(
+      () => client.send(new StartExecutionCommand({ stateMachineArn: endpoint.machine.stateMachineArn, name: `${ctx.input.name}-${Date.now()}`, input: JSON.stringify(ctx.input) })),
+      'StartExecution',
+    );
+    executionArn = started.executionArn!;
+    const answered = new Set<number>();
+    for (;;) {
+      const description = await call(() => client.send(new DescribeExecutionCommand({ executionArn })), 'DescribeExecution');
+      const history = await fetchHistory(client, executionArn);
+      const entered = new Set(history.map((e) => e.stateEnteredEventDetails?.name));
+      if (!progress && entered.has(StateName.Backfill)) progress = watchBackfill(ctx.twin.dataApi.executor, ctx.input.name, { tty: Boolean(process.stdout.isTTY), write: ctx.write });
+      if (entered.has(StateName.NotifyBackfilled) || entered.has(StateName.NotifyFailed)) progress?.stop();
+      if (description.status !== 'RUNNING') {
+        progress?.stop();
+        const report = buildRunReport({
+          migration: ctx.input.name,
+          executionArn,
+          status: description.status as RunReport['status'],
+          error: description.error,
+          cause: description.cause,
+          history,
+          transitions: endpoint.machine.getExecution(executionArn)?.transitionCount ?? history.filter((e) => e.stateEnteredEventDetails).length,
+        });
+        return { report };
+      }
+      const gate = findWaitingGate(history);
+      if (gate?.token && !answered.has(gate.scheduledEventId)) {
+        answered.add(gate.scheduledEventId);
+        await answerGate(ctx, client, executionArn, gate, gateMessage(history, gate.scheduledEventId));
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  } finally {
+    process.off('SIGINT', abort);
+    process.off('SIGTERM', abort);
+    progress?.stop();
+    await endpoint.close();
+  }
+}
+
+async function answerGate(
+  ctx: LocalRunContext & { readonly approver: Approver },
+  client: ReturnType<typeof createSfnClient>,
+  executionArn: string,
+  gate: NonNullable<ReturnType<typeof findWaitingGate>>,
+  message: unknown,
+): Promise<void> {
+  const token = gate.token!;
+  const answer = await ctx.approver({ token, executionArn, stateName: gate.stateName, message, since: gate.since ?? new Date() });
+  if (answer.approved) {
+    const output = JSON.stringify({ approved: true, comment: answer.comment ?? null, at: new Date().toISOString() });
+    await call(() => client.send(new SendTaskSuccessCommand({ taskToken: token, output })), 'SendTaskSuccess');
+  } else {
+    await call(() => client.send(new SendTaskFailureCommand({ taskToken: token, error: REJECTED_ERROR, cause: answer.reason })), 'SendTaskFailure');
+  }
+}
+
+/** The SNS message a gate published (from its TaskScheduled parameters), as the approver shows it. */
+function gateMessage(history: readonly HistoryEvent[], scheduledEventId: number): unknown {
+  const parameters = history.find((e) => e.id === scheduledEventId)?.taskScheduledEventDetails?.parameters;
+  try {
+    return (JSON.parse(parameters ?? '{}') as { Message?: unknown }).Message;
+  } catch {
+    return undefined;
+  }
+}
+
