@@ -39,14 +39,18 @@ export class PhaseDriver {
     return result;
   }
 
-  /** Preflight → backup → expand → backfill → verify → constrain → contract. */
+  /** Preflight → backup → expand → backfill → verify → constrain → contract, stopping after `last`. */
+  async runThrough(last: Phase): Promise<void> {
+    const order: Phase[] = [Phase.Preflight, Phase.Backup, Phase.Expand, Phase.Backfill, Phase.Verify, Phase.Constrain, Phase.Contract];
+    for (const phase of order.slice(0, order.indexOf(last) + 1)) {
+      if (phase === Phase.Backfill) await this.backfill();
+      else if (phase === Phase.Verify) await this.verify();
+      else await this.run(phase);
+    }
+  }
+
+  /** Every phase through contract. */
   async runAll(): Promise<void> {
-    await this.run(Phase.Preflight);
-    await this.run(Phase.Backup);
-    await this.run(Phase.Expand);
-    await this.backfill();
-    await this.verify();
-    await this.run(Phase.Constrain);
-    await this.run(Phase.Contract);
+    await this.runThrough(Phase.Contract);
   }
 }

@@ -44,12 +44,7 @@ describe('rollback at every phase before contract', () => {
 
   it('refuses to roll back after ConfirmReadFromNewDeployed: the application reads the new column', async () => {
     const driver = new PhaseDriver(db.executor, runbookSpec());
-    await driver.run(Phase.Preflight);
-    await driver.run(Phase.Backup);
-    await driver.run(Phase.Expand);
-    await driver.backfill();
-    await driver.verify();
-    await driver.run(Phase.Constrain);
+    await driver.runThrough(Phase.Constrain);
     driver.state = { ...driver.state, approvals: { ConfirmReadFromNewDeployed: { approved: true, comment: null, at: '2026-11-01T00:00:00Z' } } };
     const before = await snapshot();
     const error = await errorOf(driver.run(Phase.Rollback));
@@ -115,11 +110,7 @@ describe('faults in DDL phases: the phase retries or resumes and ends correct', 
 
   it.each(kinds)('%s on VALIDATE CONSTRAINT and SET NOT NULL during constrain, then contract', async (error) => {
     const driver = new PhaseDriver(db.executor, runbookSpec());
-    await driver.run(Phase.Preflight);
-    await driver.run(Phase.Backup);
-    await driver.run(Phase.Expand);
-    await driver.backfill();
-    await driver.verify();
+    await driver.runThrough(Phase.Verify);
     db.emulator.faults.inject({ sqlMatch: /VALIDATE CONSTRAINT/, times: 2, error });
     db.emulator.faults.inject({ sqlMatch: /SET NOT NULL/, times: 1, error });
     await withRetries(driver, Phase.Constrain);

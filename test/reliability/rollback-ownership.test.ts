@@ -43,12 +43,7 @@ describe('rollback undoes only what its own execution claimed', () => {
 
   it('refuses rollback once the state row records the read switch, even in an execution without that approval', async () => {
     const driver = new PhaseDriver(db.executor, runbookSpec());
-    await driver.run(Phase.Preflight);
-    await driver.run(Phase.Backup);
-    await driver.run(Phase.Expand);
-    await driver.backfill();
-    await driver.verify();
-    await driver.run(Phase.Constrain);
+    await driver.runThrough(Phase.Constrain);
     await driver.verify('verifyAfterSoak'); // runs after ConfirmReadFromNewDeployed
     const error = await runPhase(Phase.Rollback, { state: { spec: runbookSpec() }, slot: 'rollback' }, { db: db.executor }).then(() => undefined, (e: unknown) => e);
     expect((error as StepwiseError).code).toBe('SW_ROLLBACK_AFTER_READ_SWITCH');
