@@ -4,3 +4,4 @@ export * from './batch-sql';
 export * from './scan-sql';
 export * from './adaptive';
 export * from './settings';
+export * from './continuation';

@@ -1,4 +1,5 @@
 import type { Spec } from '../spec';
+import { DEFAULT_MAX_INVOCATIONS_PER_EXECUTION } from './continuation';
 
 /** Defaults of the adaptive backfill (the spec leaves these fields absent unless written). */
 export const ADAPTIVE_DEFAULTS = {
@@ -25,6 +26,7 @@ export interface BackfillSettings {
   readonly maxBatchSize: number;
   readonly maxRowsPerSecond: number | undefined;
   readonly vacuumEveryRows: number | undefined;
+  readonly maxInvocationsPerExecution: number;
 }
 
 /**
@@ -46,5 +48,6 @@ export function resolveBackfillSettings(backfill: Spec['backfill']): BackfillSet
     maxBatchSize,
     maxRowsPerSecond: backfill.maxRowsPerSecond,
     vacuumEveryRows: backfill.vacuumEveryRows,
+    maxInvocationsPerExecution: backfill.maxInvocationsPerExecution ?? DEFAULT_MAX_INVOCATIONS_PER_EXECUTION,
   };
 }

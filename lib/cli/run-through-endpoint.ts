@@ -3,6 +3,7 @@ import type { Approver } from '../local/local-twin';
 import { createSnsSink } from '../local/sns-sink';
 import { startStepwiseEndpoint } from '../local/sfn-endpoint';
 import { buildRunReport, type RunReport } from '../report/run-report';
+import { continuedExecutionOf } from '../workflow/state';
 import { StateName } from '../workflow/state-names';
 import { watchBackfill } from './backfill-progress';
 import type { LocalRunContext } from './run-command';
@@ -38,12 +39,23 @@ export async function runThroughEndpoint(ctx: LocalRunContext & { readonly appro
     );
     executionArn = started.executionArn!;
     const answered = new Set<number>();
+    // A migration whose backfill continued as new spans several executions: their histories and transitions add up.
+    const earlier: HistoryEvent[] = [];
+    let earlierTransitions = 0;
     for (;;) {
       const description = await call(() => client.send(new DescribeExecutionCommand({ executionArn })), 'DescribeExecution');
       const history = await fetchHistory(client, executionArn);
       const entered = new Set(history.map((e) => e.stateEnteredEventDetails?.name));
       if (!progress && entered.has(StateName.Backfill)) progress = watchBackfill(ctx.twin.dataApi.executor, ctx.input.name, { tty: Boolean(process.stdout.isTTY), write: ctx.write });
       if (entered.has(StateName.NotifyBackfilled) || entered.has(StateName.NotifyFailed)) progress?.stop();
+      const continued = description.status === 'SUCCEEDED' ? continuedExecutionOf(description.output) : undefined;
+      if (continued) {
+        ctx.write(`  continues in execution ${continued} (history kept bounded)`);
+        earlier.push(...history);
+        earlierTransitions += endpoint.machine.getExecution(executionArn)?.transitionCount ?? history.filter((e) => e.stateEnteredEventDetails).length;
+        executionArn = continued;
+        continue;
+      }
       if (description.status !== 'RUNNING') {
         progress?.stop();
         const report = buildRunReport({
@@ -52,8 +64,8 @@ export async function runThroughEndpoint(ctx: LocalRunContext & { readonly appro
           status: description.status as RunReport['status'],
           error: description.error,
           cause: description.cause,
-          history,
-          transitions: endpoint.machine.getExecution(executionArn)?.transitionCount ?? history.filter((e) => e.stateEnteredEventDetails).length,
+          history: [...earlier, ...history],
+          transitions: earlierTransitions + (endpoint.machine.getExecution(executionArn)?.transitionCount ?? history.filter((e) => e.stateEnteredEventDetails).length),
         });
         return { report };
       }

@@ -4,9 +4,10 @@ import { LOCAL_TASK_OVERRIDES } from './local-task-overrides';
 import { startLocalDataApi, type LocalDataApi } from './local-data-api';
 import { PHASE_LAMBDAS } from './phase-lambdas';
 import { startPostgres, type PostgresServer } from './postgres-server';
+import { continuedExecutionOf } from '../workflow/state';
 import {
   ApprovalRegistry,
-  startLocalExecution,
+  LocalStateMachine,
   type ExecutionResult,
   type HistoryEvent,
   type LocalExecution,
@@ -72,12 +73,15 @@ export interface LocalMigrationOptions {
   /** Retry pauses by state name (ms), e.g. `{ Backfill: 0 }` in tests. */
   readonly retryIntervalOverrides?: Readonly<Record<string, number | readonly number[]>>;
   readonly onEvent?: (event: HistoryEvent) => void;
-  /** Called once the execution has started (e.g. to keep a handle for abort on Ctrl-C). */
+  /** Called once the execution has started, and again for each execution it continues in (e.g. to keep a handle for abort on Ctrl-C). */
   readonly onStart?: (execution: LocalExecution) => void;
 }
 
 export interface LocalMigrationResult {
+  /** How the migration ended: the last execution's result (a continued migration spans several executions). */
   readonly result: ExecutionResult;
+  /** Every execution the migration ran in, first to last (one unless the backfill continued as new). */
+  readonly executions: readonly string[];
   readonly report: RunReport;
   readonly history: HistoryEvent[];
 }
@@ -105,21 +109,36 @@ export async function runMigrationLocally(options: LocalMigrationOptions): Promi
     );
   });
   const specName = (options.spec as { name?: unknown })?.name;
-  const execution = startLocalExecution({
+  const machine = new LocalStateMachine({
     definition: definition as never,
     lambdas: PHASE_LAMBDAS,
     sns: options.sns,
     approvals,
     taskOverrides: LOCAL_TASK_OVERRIDES,
-    input: options.spec,
-    name: options.name ?? `${typeof specName === 'string' ? specName : 'migration'}-${Date.now()}`,
     ...(options.maxWaitMs !== undefined ? { maxWaitMs: options.maxWaitMs } : {}),
     ...(options.retryIntervalOverrides ? { retryIntervalOverrides: options.retryIntervalOverrides } : {}),
+  });
+  let execution = machine.start({
+    input: options.spec,
+    name: options.name ?? `${typeof specName === 'string' ? specName : 'migration'}-${Date.now()}`,
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   });
-  options.onStart?.(execution);
-  const result = await execution.done;
-  const history = execution.history();
+  // A migration whose backfill continued as new spans several executions: follow them to the last one.
+  const executions = [execution.executionArn];
+  const history: HistoryEvent[] = [];
+  let transitions = 0;
+  let result: ExecutionResult;
+  for (;;) {
+    options.onStart?.(execution);
+    result = await execution.done;
+    history.push(...execution.history());
+    transitions += execution.transitionCount;
+    const next = result.status === 'SUCCEEDED' ? continuedExecutionOf(result.output) : undefined;
+    const continued = next ? machine.getExecution(next) : undefined;
+    if (!continued) break;
+    execution = continued;
+    executions.push(continued.executionArn);
+  }
   const report = buildRunReport({
     migration: typeof specName === 'string' ? specName : '',
     executionArn: execution.executionArn,
@@ -127,7 +146,7 @@ export async function runMigrationLocally(options: LocalMigrationOptions): Promi
     error: result.error,
     cause: result.cause,
     history,
-    transitions: execution.transitionCount,
+    transitions,
   });
-  return { result, report, history };
+  return { result, executions, report, history };
 }

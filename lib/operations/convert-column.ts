@@ -155,7 +155,9 @@ export const convertColumn = {
     const value = `(${op.using})::${op.newType}`;
     return {
       assignment: `${quoteIdent(op.newColumn)} = ${value}`,
-      pending: `${quoteIdent(op.newColumn)} IS DISTINCT FROM ${value}`,
+      // A row still NULL (nearly every row, the first time) is pending without evaluating `using`: the expression then
+      // runs once per row, in the SET, instead of twice. A row already set is rewritten only if it differs.
+      pending: `(${quoteIdent(op.newColumn)} IS NULL OR ${quoteIdent(op.newColumn)} IS DISTINCT FROM ${value})`,
     };
   },
 

@@ -8,11 +8,17 @@ import {
   resolveBackfillSettings,
   throttleDelayMs,
   TIME_BOX_MARGIN_MS,
+  nextContinuation,
+  placeInvocation,
+  shouldContinueAsNew,
+  type Continuation,
+  type Lineage,
+  type PreviousInvocation,
 } from '../backfill';
 import { Phase } from '../constants';
 import { StepwiseError } from '../errors';
 import { quoteTable } from '../sql/quote';
-import { markPhase, readBackfillState, recordBackfillTuning, recordVacuum } from '../state/migration-state';
+import { acceptHandover, markPhase, offerHandover, readBackfillState, recordBackfillTuning, recordVacuum } from '../state/migration-state';
 import type { BackfillResult, PhaseEvent } from '../workflow/state';
 import { loadPhaseContext, realSleep, type PhaseDeps } from './phase-context';
 
@@ -30,6 +36,16 @@ export interface BackfillInvocationResult extends BackfillResult {
   readonly invocationBatches: number;
   /** Time left at this invocation's rate, for humans (`1m 40s`, `0s` when done, `unknown` without a rate). */
   readonly eta: string;
+  /** The execution this invocation ran in (null without one, e.g. a direct call). */
+  readonly execution: string | null;
+  /** Backfill invocations in this execution so far, this one included. */
+  readonly executionInvocations: number;
+  /** The execution the migration started in, and how many times it continued as new since. */
+  readonly lineage: Lineage;
+  /** True when the workflow must continue in a new execution now (`continuation` says which). */
+  readonly continueAsNew: boolean;
+  /** The next execution, set with `continueAsNew`; it resumes from the state table's cursor. */
+  readonly continuation: Continuation | null;
 }
 
 /** Progress milestones announced on SNS, in percent of the estimated rows. */
@@ -77,6 +93,16 @@ export async function backfillPhase(event: PhaseEvent, deps: PhaseDeps): Promise
   const settings = resolveBackfillSettings(spec.backfill);
   const deadline = started + settings.maxSecondsPerInvocation * 1000 - TIME_BOX_MARGIN_MS;
   const task = operation.backfill(ctx);
+  const previous = event.state[event.slot] as (BackfillResult & PreviousInvocation) | undefined;
+  const place = placeInvocation(previous, event.execution);
+  if (place.handedOverFrom && event.execution && !(await acceptHandover(deps.db, spec.name, place.handedOverFrom, event.execution))) {
+    throw new StepwiseError(
+      'SW_HANDOVER_REFUSED',
+      `execution ${event.execution} was started as the continuation of ${place.handedOverFrom}, but the state row of "${spec.name}" was not handed over to it`,
+      'Only an execution that the running backfill started itself can take it over. Check `stepwise status` for the execution that owns the migration.',
+      { migration: spec.name, from: place.handedOverFrom },
+    );
+  }
   const state = await readBackfillState(deps.db, spec.name);
   if (!state) {
     throw new StepwiseError('SW_NOT_CLAIMED', `migration "${spec.name}" has no progress row`, 'The backup phase claims the table; run the workflow from the start.', { migration: spec.name });
@@ -132,7 +158,9 @@ export async function backfillPhase(event: PhaseEvent, deps: PhaseDeps): Promise
   const rowsPerSecond = seconds > 0 ? Math.round(rowsThisInvocation / seconds) : 0;
   if (!paused && batches > 0) await recordBackfillTuning(deps.db, spec.name, size, rowsThisInvocation > 0 ? rowsPerSecond : null);
   const totals = (await readBackfillState(deps.db, spec.name))!;
-  const previous = event.state[event.slot] as BackfillResult | undefined;
+  const continueAsNew = shouldContinueAsNew({ done, execution: event.execution, executionInvocations: place.executionInvocations, maxInvocationsPerExecution: settings.maxInvocationsPerExecution });
+  const continuation = continueAsNew && event.execution ? nextContinuation(event.execution, place.lineage) : null;
+  if (continuation && event.execution) await offerHandover(deps.db, spec.name, event.execution, continuation.executionArn);
   const estimatedRows = Math.max(table.estimatedRows, totals.rows_done);
   // Milestones compare the rows done before and after this invocation (the state table's, so a retried or resumed
   // invocation announces what it crossed, and a paused one announces nothing).
@@ -153,6 +181,11 @@ export async function backfillPhase(event: PhaseEvent, deps: PhaseDeps): Promise
     invocationBatches: batches,
     milestone,
     eta: done ? '0s' : formatEta(estimatedRows - totals.rows_done, rate),
+    execution: event.execution ?? null,
+    executionInvocations: place.executionInvocations,
+    lineage: place.lineage,
+    continueAsNew,
+    continuation,
   };
 }
 

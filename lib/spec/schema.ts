@@ -111,6 +111,11 @@ const backfillFields = z.strictObject({
   maxRowsPerSecond: z.number().int().min(1).optional(),
   /** Plain `VACUUM` of the table every this many rows (keeps the heap from doubling); absent: never. */
   vacuumEveryRows: z.number().int().min(1000).optional(),
+  /**
+   * Backfill invocations per Step Functions execution before the migration continues in a new execution (history
+   * stays far below the 25,000-event limit for any table size). @default 1000
+   */
+  maxInvocationsPerExecution: z.number().int().min(1).max(1500).optional(),
 });
 
 /**

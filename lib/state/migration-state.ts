@@ -58,6 +58,8 @@ export const STATE_DDL: readonly string[] = [
     ADD COLUMN IF NOT EXISTS rows_per_second double precision,
     ADD COLUMN IF NOT EXISTS vacuumed_at_rows bigint NOT NULL DEFAULT 0,
     ADD COLUMN IF NOT EXISTS paused boolean NOT NULL DEFAULT false`,
+  // Continue-as-new: the execution the running one hands the migration to (see acceptHandover).
+  `ALTER TABLE ${STATE} ADD COLUMN IF NOT EXISTS handover text`,
 ];
 
 const SELECT_COLUMNS = 'name, table_schema, table_name, phase, status, cursor, rows_done, rows_updated, rows_estimate, batches';
@@ -257,4 +259,28 @@ export async function recordVacuum(db: Executor, name: string, rowsDone: number)
 export async function setPaused(db: Executor, name: string, paused: boolean): Promise<boolean> {
   const result = await db.query(`UPDATE ${STATE} SET paused = :paused, updated_at = now() WHERE name = :name RETURNING name`, { name, paused });
   return result.rows.length > 0;
+}
+
+/**
+ * Continue-as-new, step 1 (the running execution, before it starts the next): names the execution that may take the
+ * migration over. Ownership does not move yet: if the next execution never starts, this one still owns the row.
+ */
+export async function offerHandover(db: Executor, name: string, from: string, to: string): Promise<void> {
+  await db.query(`UPDATE ${STATE} SET handover = :to, updated_at = now() WHERE name = :name AND (execution = :from OR execution IS NULL)`, { name, from, to });
+}
+
+/**
+ * Continue-as-new, step 2 (the next execution, first thing): takes the row over when the previous execution offered
+ * it to this one; true when this execution owns the row afterwards (a retried call finds it already taken).
+ */
+export async function acceptHandover(db: Executor, name: string, from: string, me: string): Promise<boolean> {
+  const rows = (
+    await db.query<{ execution: string | null }>(
+      `UPDATE ${STATE} SET execution = CASE WHEN handover = :me AND (execution = :from OR execution IS NULL) THEN :me ELSE execution END,
+         handover = CASE WHEN handover = :me THEN NULL ELSE handover END, updated_at = now()
+       WHERE name = :name RETURNING execution`,
+      { name, from, me },
+    )
+  ).rows;
+  return rows[0]?.execution === me;
 }

@@ -1,4 +1,5 @@
 import { Annotations, Arn, ArnFormat, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -184,6 +185,12 @@ export class MigrationWorkflow extends Construct {
     // ---- Wiring ----
     // Publishing to an SSE-KMS topic needs the key; SnsPublish grants only sns:Publish.
     this.topic.masterKey?.grant(this.stateMachine, 'kms:GenerateDataKey', 'kms:Decrypt');
+    // Continue-as-new starts the next execution of this same state machine. A separate policy, not the role's default
+    // one: the state machine depends on its default policy, so granting on its own ARN there would be a cycle.
+    new iam.Policy(this, 'ContinueAsNewPolicy', {
+      roles: [this.stateMachine.role],
+      statements: [new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [this.stateMachine.stateMachineArn] })],
+    });
     this.acknowledgeNagFindings();
   }
 

@@ -5,7 +5,9 @@ import { Gate } from '../constants';
  * object (overrides by state name, status output), so a rename happens in one place.
  */
 export const StateName = {
-  // forward path, in order
+  // continue-as-new entry (the first state), then the forward path, in order
+  IsContinuation: 'IsContinuation',
+  ResumeContinuation: 'ResumeContinuation',
   Init: 'Init',
   Preflight: 'Preflight',
   AlreadyDone: 'AlreadyDone',
@@ -27,6 +29,11 @@ export const StateName = {
   NotifyBackfillProgress: 'NotifyBackfillProgress',
   BackfillDone: 'BackfillDone',
   BackfillWait: 'BackfillWait',
+  ContinueAsNew: 'ContinueAsNew',
+  NotifyContinuedAsNew: 'NotifyContinuedAsNew',
+  ContinuedAsNew: 'ContinuedAsNew',
+  NotifyContinueAsNewFailed: 'NotifyContinueAsNewFailed',
+  ContinueAsNewFailed: 'ContinueAsNewFailed',
   NotifyBackfilled: 'NotifyBackfilled',
   Verify: 'Verify',
   VerifyDone: 'VerifyDone',
@@ -69,6 +76,8 @@ export const Slot = {
   SnapshotPolls: 'snapshotPolls',
   Expand: 'expand',
   Backfill: 'backfill',
+  /** Set by ContinueAsNew: `{ executionArn, startDate }` of the execution the migration continues in. */
+  ContinuedAs: 'continuedAs',
   Verify: 'verify',
   Constrain: 'constrain',
   VerifyAfterSoak: 'verifyAfterSoak',

@@ -80,3 +80,21 @@ export interface VerifyResult {
   readonly sampleIds: readonly string[];
   readonly seconds: number;
 }
+
+/**
+ * The execution a finished one continued in (continue-as-new): `continuedAs.executionArn` of its output, which the
+ * `ContinueAsNew` state writes; undefined for an execution that ran to its own end.
+ */
+export function continuedExecutionOf(output: unknown): string | undefined {
+  const parsed = typeof output === 'string' ? safeJson(output) : output;
+  const arn = (parsed as { continuedAs?: { executionArn?: unknown } } | null | undefined)?.continuedAs?.executionArn;
+  return typeof arn === 'string' ? arn : undefined;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -71,7 +71,7 @@ describe('the runbook as a workflow, on the synthesized state machine', () => {
     // Assess
     expect(result.status).toBe('SUCCEEDED');
     const entered = history.map((e) => e.stateEnteredEventDetails?.name).filter(Boolean);
-    expect(entered).toEqual(['Init', 'Preflight', 'AlreadyDone', 'NotifyAlreadyDone', 'Succeeded']);
+    expect(entered).toEqual(['IsContinuation', 'Init', 'Preflight', 'AlreadyDone', 'NotifyAlreadyDone', 'Succeeded']);
     expect(messages.map((m) => m.stateName)).toEqual([StateName.NotifyAlreadyDone]);
     expect(await snapshot()).toEqual(before);
   });

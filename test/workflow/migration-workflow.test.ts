@@ -132,8 +132,37 @@ describe('MigrationWorkflow', () => {
       expect(Object.keys(states).sort()).toEqual([...Object.values(StateName), ...GATE_REMINDER_STATES].sort());
     });
 
-    it('starts at Init wrapping the spec and uses JSONPath only', () => {
-      expect(definition['StartAt']).toBe(StateName.Init);
+    it('starts at IsContinuation, which sends a spec to Init and a continued execution back into the backfill', () => {
+      expect(definition['StartAt']).toBe(StateName.IsContinuation);
+      expect(states[StateName.IsContinuation]).toMatchObject({
+        Type: 'Choice',
+        Choices: [{ Variable: '$.stepwiseContinuation', IsPresent: true, Next: StateName.ResumeContinuation }],
+        Default: StateName.Init,
+      });
+      expect(states[StateName.ResumeContinuation]).toMatchObject({ Type: 'Pass', InputPath: '$.stepwiseContinuation.state', Next: StateName.Backfill });
+    });
+
+    it('continues as new from the backfill loop: starts this state machine again with the whole state', () => {
+      expect(states[StateName.BackfillDone]!.Choices!.map((c) => c.Next)).toContain(StateName.ContinueAsNew);
+      expect(states[StateName.ContinueAsNew]).toMatchObject({
+        Type: 'Task',
+        Resource: 'arn:aws:states:::states:startExecution',
+        Parameters: {
+          'StateMachineArn.$': '$$.StateMachine.Id',
+          'Name.$': '$.backfill.continuation.name',
+          Input: { stepwiseContinuation: { 'state.$': '$' }, 'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id' },
+        },
+        ResultPath: '$.continuedAs',
+        Next: StateName.NotifyContinuedAsNew,
+      });
+      expect(states[StateName.ContinuedAsNew]).toMatchObject({ Type: 'Succeed' });
+      // The state machine may start only itself.
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: { Statement: [{ Action: 'states:StartExecution', Effect: 'Allow', Resource: { Ref: Match.stringLikeRegexp('StateMachine') } }] },
+      });
+    });
+
+    it('wraps the spec at Init and uses JSONPath only', () => {
       expect(states[StateName.Init]).toMatchObject({ Type: 'Pass', Parameters: {
         'spec.$': '$',
         snapshot: { 'id.$': "States.Format('stepwise-{}', States.Hash($$.Execution.Id, 'SHA-1'))", status: 'not-taken' },

@@ -136,6 +136,7 @@ export function formatStatus(v: ExecutionStatusView): string {
     for (const p of v.phases) lines.push(`    ${mark(p.status)} ${p.name.padEnd(28)} ${p.seconds === null ? '' : `${p.seconds.toFixed(2)} s`}`);
   }
   if (v.verify.rowsChecked > 0) lines.push(`  verify:  ${v.verify.rowsChecked} rows checked, ${v.verify.nulls} NULLs, ${v.verify.mismatches} mismatches`);
+  if (v.continuedAs) lines.push(`  continued in: ${v.continuedAs} (the backfill continued as new; run stepwise status on it)`);
   if (v.error) lines.push(`  error:   ${v.error}${v.cause ? `\n  cause:   ${causeText(v.cause)}` : ''}`);
   return lines.join('\n');
 }

@@ -5,7 +5,7 @@
  */
 import type { DescribeExecutionCommandOutput, HistoryEvent } from '@aws-sdk/client-sfn';
 import { buildRunReport, type PhaseReport, type RunReport } from '../../report/run-report';
-import type { BackfillResult } from '../../workflow/state';
+import { continuedExecutionOf, type BackfillResult } from '../../workflow/state';
 import { StateName } from '../../workflow/state-names';
 
 /** A `.waitForTaskToken` gate that has been scheduled and not answered. */
@@ -164,12 +164,17 @@ export interface ExecutionStatusView {
   readonly startedAt: string | null;
   readonly stoppedAt: string | null;
   readonly transitions: number;
+  /** The execution this one handed the migration to (continue-as-new), or null: follow it with `stepwise status`. */
+  readonly continuedAs: string | null;
 }
 
 /** Builds the status view from DescribeExecution and the full history. */
 export function executionStatus(description: DescribeExecutionCommandOutput | Omit<DescribeExecutionCommandOutput, '$metadata'>, history: readonly HistoryEvent[]): ExecutionStatusView {
   const status = description.status ?? 'RUNNING';
-  const input = parse(description.input) as { name?: unknown; spec?: { name?: unknown } } | undefined;
+  type Input = { name?: unknown; spec?: { name?: unknown }; stepwiseContinuation?: { state?: Input } };
+  const given = parse(description.input) as Input | undefined;
+  // A continued execution's input is the previous one's state: the spec is inside.
+  const input = given?.stepwiseContinuation?.state ?? given;
   const migration = typeof input?.name === 'string' ? input.name : typeof input?.spec?.name === 'string' ? input.spec.name : null;
   const reportStatus = (['SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT', 'RUNNING'] as const).find((s) => s === status) ?? 'FAILED';
   const report = buildRunReport({
@@ -202,5 +207,6 @@ export function executionStatus(description: DescribeExecutionCommandOutput | Om
     startedAt: description.startDate ? description.startDate.toISOString() : null,
     stoppedAt: description.stopDate ? description.stopDate.toISOString() : null,
     transitions: report.transitions,
+    continuedAs: status === 'SUCCEEDED' ? (continuedExecutionOf(description.output) ?? null) : null,
   };
 }

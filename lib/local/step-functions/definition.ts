@@ -25,6 +25,8 @@ export type TaskTarget =
   | { readonly kind: 'lambda-invoke'; readonly waitForTaskToken: boolean }
   /** `arn:aws:states:::sns:publish[.waitForTaskToken]`. */
   | { readonly kind: 'sns-publish'; readonly waitForTaskToken: boolean }
+  /** `arn:aws:states:::states:startExecution` (request-response): starts an execution of a local state machine. */
+  | { readonly kind: 'start-execution' }
   /** A dynamic Wait state rewritten as a Task (see module doc). */
   | { readonly kind: 'local-wait' }
   /** Anything else: answered only by a `taskOverrides` entry. */
@@ -69,6 +71,7 @@ export function classifyResource(resource: string): TaskTarget {
   if (arn) return { kind: 'lambda-arn', functionRef: resource, waitForTaskToken: false };
   if (/^arn:aws[a-z-]*:states:::lambda:invoke$/.test(base)) return { kind: 'lambda-invoke', waitForTaskToken };
   if (/^arn:aws[a-z-]*:states:::sns:publish$/.test(base)) return { kind: 'sns-publish', waitForTaskToken };
+  if (/^arn:aws[a-z-]*:states:::states:startExecution$/.test(resource)) return { kind: 'start-execution' };
   if (resource === LOCAL_WAIT_RESOURCE) return { kind: 'local-wait' };
   return { kind: 'other', resource, waitForTaskToken };
 }

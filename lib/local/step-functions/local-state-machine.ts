@@ -90,7 +90,7 @@ export interface LocalExecution {
 
 /** Error named like the AWS API error (`ExecutionAlreadyExists`, `InvalidName`, `InvalidExecutionInput`). */
 export class ExecutionStartError extends Error {
-  constructor(name: 'ExecutionAlreadyExists' | 'InvalidName' | 'InvalidExecutionInput', message: string) {
+  constructor(name: 'ExecutionAlreadyExists' | 'InvalidName' | 'InvalidExecutionInput' | 'StateMachineDoesNotExist', message: string) {
     super(message);
     this.name = name;
   }
@@ -200,6 +200,14 @@ export class LocalStateMachine {
       lambdaTimeoutSeconds: this.options.lambdaTimeoutSeconds ?? 900,
       tokenPlaceholder,
       record: (draft) => recorder.add(draft),
+      // A continued execution (continue-as-new) runs on this machine and reports to the same listener.
+      startExecution: (request) => {
+        if (request.stateMachineArn !== this.stateMachineArn) {
+          throw new ExecutionStartError('StateMachineDoesNotExist', `State machine does not exist: ${request.stateMachineArn}`);
+        }
+        const child = this.start({ ...(request.name ? { name: request.name } : {}), input: request.input, ...(onEvent ? { onEvent } : {}) });
+        return { executionArn: child.executionArn, startDate: child.describe().startDate };
+      },
     };
     const run = this.machine.run(JSON.parse(inputText) as LibraryInput, {
       overrides: {

@@ -33,6 +33,11 @@ export interface TaskRuntime {
   /** The value `$$.Task.Token` resolves to in the context object; replaced by the real token in a gate's Parameters. */
   readonly tokenPlaceholder: string;
   readonly record: (draft: HistoryDraft) => void;
+  /**
+   * Starts an execution (`states:startExecution`): on the running machine when the ARN is its own. Throws an error
+   * named like the API's (`StateMachineDoesNotExist`, `ExecutionAlreadyExists`, `InvalidName`).
+   */
+  readonly startExecution: (request: { stateMachineArn: string; name?: string; input: unknown }) => { executionArn: string; startDate: Date };
 }
 
 /** A local stand-in for a Task resource. */
@@ -232,6 +237,25 @@ async function lambdaArnTask(rt: TaskRuntime, info: TaskInfo, input: unknown): P
   }
 }
 
+/**
+ * `states:startExecution` (request-response): `Input` may be an object or JSON text, as on AWS; the result is
+ * `{ ExecutionArn, StartDate }`. A failure surfaces as `StepFunctions.<ApiError>Exception`, AWS's error name.
+ */
+function startExecution(rt: TaskRuntime, params: Params): unknown {
+  const input = typeof params.Input === 'string' ? (JSON.parse(params.Input) as unknown) : (params.Input ?? {});
+  try {
+    const started = rt.startExecution({
+      stateMachineArn: String(params.StateMachineArn ?? ''),
+      ...(typeof params.Name === 'string' ? { name: params.Name } : {}),
+      input,
+    });
+    return { ExecutionArn: started.executionArn, StartDate: started.startDate.toISOString() };
+  } catch (err) {
+    const name = err instanceof Error ? err.name : 'Error';
+    throw serviceFailure('StepFunctions', Object.assign(new Error(err instanceof Error ? err.message : String(err)), { name: name.endsWith('Exception') ? name : `${name}Exception` }));
+  }
+}
+
 /** Task states no handler can answer (neither Lambda, SNS nor a `taskOverrides` entry). */
 export function unsupportedTasks(tasks: ReadonlyMap<string, TaskInfo>, overrides: Readonly<Record<string, TaskOverride>>): TaskInfo[] {
   return [...tasks.values()].filter((t) => t.target.kind === 'other' && overrides[t.stateName] === undefined);
@@ -251,6 +275,8 @@ export function buildTaskHandlers(tasks: ReadonlyMap<string, TaskInfo>, rt: Task
           return integrationTask(rt, info, input, (params) => lambdaInvoke(rt, params));
         case 'sns-publish':
           return integrationTask(rt, info, input, (params) => snsPublish(rt, name, params));
+        case 'start-execution':
+          return integrationTask(rt, info, input, async (params) => startExecution(rt, params));
         case 'local-wait':
           return localWait(rt, name, asParams(input));
         case 'other': {

@@ -3,6 +3,7 @@ import { Phase } from '../../constants';
 import { Slot, StateName } from '../state-names';
 import { fmt } from './chatbot-message';
 import { SPEC_NAME_PATH, type DefinitionContext } from './context';
+import { continueAsNew } from './continue-as-new';
 import { catchInto, loopUntil } from './loop-until';
 import { continueOnFailure, notify } from './notify';
 import { phaseTask } from './phase-task';
@@ -13,8 +14,10 @@ const MILESTONE_PATH = `$.${Slot.Backfill}.milestone`;
  * The backfill, job-poller shape: `Backfill` runs keyset batches for at most its time box and returns a cursor;
  * `BackfillMilestone` announces a newly crossed progress milestone (25/50/75/100 %) through `NotifyBackfillProgress`;
  * `BackfillDone` leaves when `$.backfill.done` is true, otherwise `BackfillWait` waits `$.backfill.waitSeconds`
- * (the handler's throttle) and loops. Many batches per invocation keep the execution history bounded; a milestone
- * costs two transitions at most four times per backfill.
+ * (the handler's throttle) and loops. Many batches per invocation keep the execution history small; a milestone
+ * costs two transitions at most four times per backfill. After `maxInvocationsPerExecution` invocations the handler
+ * sets `continueAsNew` and the loop hands over to a new execution (continue-as-new), so the history stays bounded for
+ * any table size. The returned chain's `startState` is the `Backfill` task (where a continued execution re-enters).
  */
 export function backfillLoop(ctx: DefinitionContext, onFailure: sfn.IChainable): sfn.Chain {
   const backfill = phaseTask(ctx, StateName.Backfill, {
@@ -48,6 +51,7 @@ export function backfillLoop(ctx: DefinitionContext, onFailure: sfn.IChainable):
     // local twin) evaluates `IsNull: false` as always false.
     .when(sfn.Condition.and(sfn.Condition.isPresent(MILESTONE_PATH), sfn.Condition.isNumeric(MILESTONE_PATH)), progress)
     .otherwise(done);
+  done.when(sfn.Condition.and(sfn.Condition.isPresent(`$.${Slot.Backfill}.continueAsNew`), sfn.Condition.booleanEquals(`$.${Slot.Backfill}.continueAsNew`, true)), continueAsNew(ctx));
   continueOnFailure(progress, done);
   progress.next(done);
   catchInto(onFailure, backfill);

@@ -5,6 +5,7 @@ import { approvalGate } from './approval-gate';
 import { backfillLoop } from './backfill-loop';
 import { fmt } from './chatbot-message';
 import { clusterSnapshot, initialSnapshotState } from './cluster-snapshot';
+import { continuationEntry } from './continue-as-new';
 import { ERROR_PATH, SNAPSHOT_ID_PATH, SPEC_NAME_PATH, type DefinitionContext } from './context';
 import { notifyAndFail } from './fail-flow';
 import { catchInto } from './loop-until';
@@ -102,6 +103,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     .afterwards({ includeOtherwise: true });
 
   // ---- Backfill and verify ----
+  const backfill = backfillLoop(ctx, rollback);
   const notifyBackfilled = notify(ctx, StateName.NotifyBackfilled, {
     comment: 'Announces the end of the backfill; verification follows.',
     event: 'backfilled',
@@ -217,7 +219,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
   continueOnFailure(notifySucceeded, succeeded);
 
   // ---- The flow ----
-  return sfn.Chain.start(init)
+  sfn.Chain.start(init)
     .next(preflight)
     .next(alreadyDone)
     .next(notifyPlanned)
@@ -226,7 +228,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     .next(expand)
     .next(notifyExpanded)
     .next(dualWriteMode)
-    .next(backfillLoop(ctx, rollback))
+    .next(backfill)
     .next(notifyBackfilled)
     .next(verify)
     .next(windowForConstrain.chain)
@@ -240,4 +242,6 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     .next(contract)
     .next(notifySucceeded)
     .next(succeeded);
+  // An execution started by continue-as-new enters at the backfill; every other starts at Init.
+  return continuationEntry(ctx, init, backfill.startState);
 }
