@@ -84,6 +84,25 @@ for (const [name, paused, what] of [
     .action(action((o) => lazy.pause().pauseCommand(paused, o, write)));
 }
 
+const tuneValue = (words: readonly string[], min: number, max: number) => (value: string) => {
+  if (words.includes(value)) return value;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`must be an integer from ${min} to ${max}, or ${words.join(' or ')}`);
+  return n;
+};
+program
+  .command('tune')
+  .description("change a running backfill's batch target and rate limit; applies from its next batch (the state table's live settings)")
+  .requiredOption('--spec <file>', 'migration spec (JSON)')
+  .option('--target-batch-ms <ms>', 'duration each adaptive batch aims at (10–10000), or spec', tuneValue(['spec'], 10, 10_000))
+  .option('--max-rows-per-second <n>', 'rows per second at most, off for no limit, or spec', tuneValue(['off', 'spec'], 1, 100_000_000))
+  .addOption(new Option('--database-url <url>', 'the Postgres of the migration, reached through the local Data API emulator').env('DATABASE_URL'))
+  .option('--cluster-arn <arn>', 'on AWS: the Aurora cluster (with --secret-arn and --database), reached through the RDS Data API')
+  .option('--secret-arn <arn>', 'on AWS: the Secrets Manager secret of the cluster')
+  .option('--database <name>', 'on AWS: the database name')
+  .addOption(new Option('--region <region>', 'AWS region (default: $AWS_REGION or your profile)'))
+  .action(action((o) => lazy.pause().tuneCommand(o, write)));
+
 // ---- the operator's commands: only through @aws-sdk/client-sfn (AWS, `stepwise local up`, LocalStack) ----
 const info = (line: string) => process.stderr.write(`${line}\n`);
 const port = (value: string) => {

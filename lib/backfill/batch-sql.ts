@@ -1,4 +1,4 @@
-import { STATE_SCHEMA, STATE_TABLE } from '../operations/names';
+import { RANGES_TABLE, STATE_SCHEMA, STATE_TABLE } from '../operations/names';
 import type { BackfillTask, TableFacts } from '../operations/operation';
 import { quoteIdent } from '../sql/quote';
 import { keyset } from './keyset';
@@ -18,22 +18,49 @@ import { keyset } from './keyset';
  * A migration whose state row says `paused` does nothing: `bounds` is empty, so no row is updated and the cursor stays.
  * The pause is read in the same statement as the work, so it takes effect at the very next batch.
  *
- * Returns one row: `last_key` (text, NULL when no rows were left or paused), `scanned`, `updated`, `paused`.
+ * Returns one row: `last_key` (text, NULL when no rows were left or paused), `scanned`, `updated`, `paused`, and
+ * `total_rows_done` (the migration's rows done after this batch, all ranges together), and the live settings of the
+ * state row (`live_target_batch_ms`, `live_max_rows_per_second`; NULL: the spec's), read in the same statement.
  */
-export function backfillBatchSql(table: TableFacts, task: BackfillTask, first: boolean): string {
+export function backfillBatchSql(table: TableFacts, task: BackfillTask, first: boolean, options: BatchSqlOptions = {}): string {
   const ks = keyset(table);
   const state = `${quoteIdent(STATE_SCHEMA)}.${quoteIdent(STATE_TABLE)}`;
+  const ranges = `${quoteIdent(STATE_SCHEMA)}.${quoteIdent(RANGES_TABLE)}`;
+  const upper = options.bounded ? ` AND ${ks.key} <= (:upper)::${table.primaryKey.type}` : '';
+  const scanned = '(SELECT _sw_scanned FROM bounds)';
+  const counters = `rows_done = rows_done + ${scanned}, rows_updated = rows_updated + (SELECT count(*) FROM updated), batches = batches + 1, batch_size = :limit, updated_at = now()`;
+  // Sequential: the migration row holds the cursor. A key range (parallel backfill): its own row holds the cursor and
+  // the migration row the totals, both moved in this statement.
+  const progress = options.range
+    ? [
+        `progress AS (UPDATE ${ranges} SET cursor = (SELECT _sw_last::text FROM bounds), ${counters}`,
+        `  WHERE migration = :migration AND range_no = :range AND ${scanned} > 0 RETURNING 1),`,
+        `totals AS (UPDATE ${state} SET ${counters} WHERE name = :migration AND ${scanned} > 0 RETURNING rows_done)`,
+      ]
+    : [
+        `progress AS (UPDATE ${state} SET cursor = (SELECT _sw_last::text FROM bounds), ${counters}`,
+        `  WHERE name = :migration AND ${scanned} > 0 RETURNING rows_done AS total_rows_done),`,
+        `totals AS (SELECT total_rows_done AS rows_done FROM progress)`,
+      ];
   return [
-    `WITH batch AS (SELECT ${ks.key} AS _sw_key FROM ${ks.table} WHERE ${ks.after(first)} ORDER BY ${ks.key} LIMIT :limit),`,
-    `gate AS (SELECT coalesce((SELECT paused FROM ${state} WHERE name = :migration), false) AS _sw_paused),`,
+    `WITH batch AS (SELECT ${ks.key} AS _sw_key FROM ${ks.table} WHERE ${ks.after(first)}${upper} ORDER BY ${ks.key} LIMIT :limit),`,
+    `gate AS (SELECT coalesce((SELECT paused FROM ${state} WHERE name = :migration), false) AS _sw_paused,`,
+    `  (SELECT target_batch_ms FROM ${state} WHERE name = :migration) AS _sw_target, (SELECT max_rows_per_second FROM ${state} WHERE name = :migration) AS _sw_rate),`,
     `bounds AS (SELECT (SELECT _sw_key FROM batch ORDER BY _sw_key DESC LIMIT 1) AS _sw_last, (SELECT count(*) FROM batch) AS _sw_scanned`,
     `  FROM gate WHERE NOT gate._sw_paused),`,
     `updated AS (UPDATE ${ks.table} SET ${task.assignment} FROM bounds`,
     `  WHERE ${ks.after(first, `${ks.table}.${ks.key}`)} AND ${ks.table}.${ks.key} <= bounds._sw_last AND ${task.pending} RETURNING 1),`,
-    `progress AS (UPDATE ${state} SET cursor = (SELECT _sw_last::text FROM bounds), rows_done = rows_done + (SELECT _sw_scanned FROM bounds),`,
-    `  rows_updated = rows_updated + (SELECT count(*) FROM updated), batches = batches + 1, batch_size = :limit, updated_at = now()`,
-    `  WHERE name = :migration AND (SELECT _sw_scanned FROM bounds) > 0 RETURNING 1)`,
-    `SELECT (SELECT _sw_last::text FROM bounds) AS last_key, (SELECT _sw_scanned FROM bounds) AS scanned,`,
-    `  (SELECT count(*) FROM updated) AS updated, (SELECT count(*) FROM progress) AS progressed, (SELECT _sw_paused FROM gate) AS paused`,
+    ...progress,
+    `SELECT (SELECT _sw_last::text FROM bounds) AS last_key, ${scanned} AS scanned,`,
+    `  (SELECT count(*) FROM updated) AS updated, (SELECT count(*) FROM progress) AS progressed, (SELECT _sw_paused FROM gate) AS paused,`,
+    `  (SELECT rows_done FROM totals) AS total_rows_done, (SELECT _sw_target FROM gate) AS live_target_batch_ms, (SELECT _sw_rate FROM gate) AS live_max_rows_per_second`,
   ].join('\n');
+}
+
+/** Variants of the batch statement. */
+export interface BatchSqlOptions {
+  /** The batch stops at `:upper` (inclusive): the end of a key range. */
+  readonly bounded?: boolean;
+  /** The cursor lives in the key range's row (`:range`) of the ranges table; the migration row keeps the totals. */
+  readonly range?: boolean;
 }

@@ -5,3 +5,4 @@ export * from './scan-sql';
 export * from './adaptive';
 export * from './settings';
 export * from './continuation';
+export * from './key-ranges';

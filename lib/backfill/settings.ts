@@ -11,6 +11,9 @@ export const ADAPTIVE_DEFAULTS = {
   maxBatchSize: 100_000,
 } as const;
 
+/** Largest `backfill.parallelism` (the Map state's MaxConcurrency). */
+export const MAX_PARALLELISM = 16;
+
 /** Seconds the state machine waits between invocations while the migration is paused (state table `paused`). */
 export const PAUSED_WAIT_SECONDS = 30;
 
@@ -27,6 +30,8 @@ export interface BackfillSettings {
   readonly maxRowsPerSecond: number | undefined;
   readonly vacuumEveryRows: number | undefined;
   readonly maxInvocationsPerExecution: number;
+  /** Key ranges backfilled at once (1: the sequential loop). */
+  readonly parallelism: number;
 }
 
 /**
@@ -49,5 +54,6 @@ export function resolveBackfillSettings(backfill: Spec['backfill']): BackfillSet
     maxRowsPerSecond: backfill.maxRowsPerSecond,
     vacuumEveryRows: backfill.vacuumEveryRows,
     maxInvocationsPerExecution: backfill.maxInvocationsPerExecution ?? DEFAULT_MAX_INVOCATIONS_PER_EXECUTION,
+    parallelism: backfill.parallelism ?? 1,
   };
 }

@@ -4,7 +4,7 @@ import type { Executor } from '../db/executor';
 import { ConfigError } from '../errors';
 import { startLocalDataApi } from '../local/local-data-api';
 import { loadSpecFile } from '../spec';
-import { readBackfillState, readMigration, setPaused } from '../state/migration-state';
+import { readBackfillState, readMigration, setLiveTuning, setPaused, type LiveTuning } from '../state/migration-state';
 
 /** Options of `stepwise pause` / `stepwise resume`. */
 export interface PauseOptions {
@@ -43,6 +43,46 @@ export async function pauseCommand(paused: boolean, options: PauseOptions, write
       paused
         ? `paused "${spec.name}" (phase ${row.phase}, ${progress}): the backfill stops at its next batch; \`stepwise resume --spec ${options.spec}\` continues from the cursor`
         : `resumed "${spec.name}" (phase ${row.phase}, ${progress}): the next backfill invocation continues from the cursor`,
+    );
+    return 0;
+  } finally {
+    await close();
+  }
+}
+
+/** Options of `stepwise tune`: the new batch target and rate limit; `spec` resets one to the spec's value. */
+export interface TuneOptions extends PauseOptions {
+  readonly targetBatchMs?: number | 'spec';
+  /** Rows per second; `off` for no limit; `spec` for the spec's. */
+  readonly maxRowsPerSecond?: number | 'off' | 'spec';
+}
+
+/**
+ * `stepwise tune --spec F [--target-batch-ms N|spec] [--max-rows-per-second N|off|spec]`: changes a running backfill's
+ * batch target and rate limit in the state row. Every batch statement reads them, so they apply from the next batch,
+ * in every key range, without restarting anything; the spec's values come back with `spec` (or a new run).
+ */
+export async function tuneCommand(options: TuneOptions, write: (line: string) => void): Promise<number> {
+  if (options.targetBatchMs === undefined && options.maxRowsPerSecond === undefined) {
+    throw new ConfigError('nothing to tune', 'Pass --target-batch-ms <ms|spec> and/or --max-rows-per-second <n|off|spec>.');
+  }
+  const spec = loadSpecFile(options.spec);
+  const tuning: LiveTuning = {
+    ...(options.targetBatchMs !== undefined ? { targetBatchMs: options.targetBatchMs === 'spec' ? null : options.targetBatchMs } : {}),
+    ...(options.maxRowsPerSecond !== undefined
+      ? { maxRowsPerSecond: options.maxRowsPerSecond === 'spec' ? null : options.maxRowsPerSecond === 'off' ? 0 : options.maxRowsPerSecond }
+      : {}),
+  };
+  const { db, close } = await openExecutor(options);
+  try {
+    if (!(await setLiveTuning(db, spec.name, tuning))) {
+      write(`migration "${spec.name}" has no row in the state table: it has not started on this database (nothing changed)`);
+      return 1;
+    }
+    const shown = (v: number | null | undefined, unit: string, zero: string) => (v === undefined ? 'unchanged' : v === null ? "the spec's" : v === 0 ? zero : `${v} ${unit}`);
+    write(
+      `tuned "${spec.name}": batch target ${shown(tuning.targetBatchMs, 'ms', '0 ms')}, rate limit ${shown(tuning.maxRowsPerSecond, 'rows/s', 'none')}; ` +
+        'the backfill applies it from its next batch',
     );
     return 0;
   } finally {

@@ -8,6 +8,8 @@ const MAX_IDENT_BYTES = 63;
 export const STATE_SCHEMA = '_stepwise';
 /** Progress of every migration: cursor, rows, status. One row per migration name. */
 export const STATE_TABLE = 'migrations';
+/** Parallel backfill: one row per key range of a migration (cursor and counters of that range). */
+export const RANGES_TABLE = 'backfill_ranges';
 
 function fit(name: string): string {
   if (Buffer.byteLength(name, 'utf8') <= MAX_IDENT_BYTES) return name;

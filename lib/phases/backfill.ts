@@ -1,15 +1,9 @@
 import {
-  backfillBatchSql,
   DEFAULT_INVOCATION_WAIT_SECONDS,
-  keysetParams,
-  nextBatchSize,
   PAUSED_WAIT_SECONDS,
-  rateCappedSize,
   resolveBackfillSettings,
-  throttleDelayMs,
   TIME_BOX_MARGIN_MS,
   nextContinuation,
-  placeInvocation,
   shouldContinueAsNew,
   type Continuation,
   type Lineage,
@@ -17,10 +11,13 @@ import {
 } from '../backfill';
 import { Phase } from '../constants';
 import { StepwiseError } from '../errors';
-import { quoteTable } from '../sql/quote';
-import { acceptHandover, markPhase, offerHandover, readBackfillState, recordBackfillTuning, recordVacuum } from '../state/migration-state';
-import type { BackfillResult, PhaseEvent } from '../workflow/state';
+import { markPhase, offerHandover, readBackfillState, recordBackfillTuning } from '../state/migration-state';
+import { BackfillAction, type BackfillResult, type PhaseEvent } from '../workflow/state';
+import { formatEta, runBatches, takeOverIfContinued } from './backfill-batches';
+import { backfillRange, splitKeyRanges, summarizeRanges, type KeyRangesPlan } from './backfill-ranges';
 import { loadPhaseContext, realSleep, type PhaseDeps } from './phase-context';
+
+export { formatEta } from './backfill-batches';
 
 /** What one backfill invocation returns: the workflow's `BackfillResult` plus the engine's figures (fields only added). */
 export interface BackfillInvocationResult extends BackfillResult {
@@ -66,15 +63,7 @@ export function backfillMilestone(input: { before: number; after: number; estima
   return crossed.length ? crossed[crossed.length - 1]! : null;
 }
 
-/** `1h 2m`, `3m 20s`, `45s`; `unknown` without a rate. @internal */
-export function formatEta(remainingRows: number, rowsPerSecond: number): string {
-  if (remainingRows <= 0) return '0s';
-  if (!(rowsPerSecond > 0)) return 'unknown';
-  const s = Math.ceil(remainingRows / rowsPerSecond);
-  if (s >= 3600) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
-  if (s >= 60) return `${Math.floor(s / 60)}m ${s % 60}s`;
-  return `${s}s`;
-}
+
 
 /**
  * Backfill: runs keyset batches until the table ends or the invocation's time box is spent, then returns a cursor;
@@ -85,7 +74,21 @@ export function formatEta(remainingRows: number, rowsPerSecond: number): string 
  * the size the state table remembers). `maxRowsPerSecond` spaces batches out; `vacuumEveryRows` runs a plain VACUUM
  * on the way; `paused` in the state table stops the work at the next batch and the loop waits until it is cleared.
  */
-export async function backfillPhase(event: PhaseEvent, deps: PhaseDeps): Promise<BackfillInvocationResult> {
+export async function backfillPhase(event: PhaseEvent, deps: PhaseDeps): Promise<BackfillInvocationResult | KeyRangesPlan> {
+  switch (event.action) {
+    case BackfillAction.SplitRanges:
+      return splitKeyRanges(event, deps);
+    case BackfillAction.Range:
+      return backfillRange(event, deps);
+    case BackfillAction.Summarize:
+      return summarizeRanges(event, deps);
+    default:
+      return backfillSequential(event, deps);
+  }
+}
+
+/** The sequential backfill (`parallelism` 1): one cursor, in the migration's row. */
+async function backfillSequential(event: PhaseEvent, deps: PhaseDeps): Promise<BackfillInvocationResult> {
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? realSleep;
   const started = now();
@@ -94,15 +97,7 @@ export async function backfillPhase(event: PhaseEvent, deps: PhaseDeps): Promise
   const deadline = started + settings.maxSecondsPerInvocation * 1000 - TIME_BOX_MARGIN_MS;
   const task = operation.backfill(ctx);
   const previous = event.state[event.slot] as (BackfillResult & PreviousInvocation) | undefined;
-  const place = placeInvocation(previous, event.execution);
-  if (place.handedOverFrom && event.execution && !(await acceptHandover(deps.db, spec.name, place.handedOverFrom, event.execution))) {
-    throw new StepwiseError(
-      'SW_HANDOVER_REFUSED',
-      `execution ${event.execution} was started as the continuation of ${place.handedOverFrom}, but the state row of "${spec.name}" was not handed over to it`,
-      'Only an execution that the running backfill started itself can take it over. Check `stepwise status` for the execution that owns the migration.',
-      { migration: spec.name, from: place.handedOverFrom },
-    );
-  }
+  const place = await takeOverIfContinued(event, previous, deps, spec.name);
   const state = await readBackfillState(deps.db, spec.name);
   if (!state) {
     throw new StepwiseError('SW_NOT_CLAIMED', `migration "${spec.name}" has no progress row`, 'The backup phase claims the table; run the workflow from the start.', { migration: spec.name });
@@ -111,48 +106,13 @@ export async function backfillPhase(event: PhaseEvent, deps: PhaseDeps): Promise
 
   const adaptive = settings.mode === 'adaptive';
   // Adaptive: continue with the size the previous invocation learned (the state table keeps it across executions).
-  let size = adaptive && state.batch_size ? Math.max(settings.minBatchSize, Math.min(settings.maxBatchSize, state.batch_size)) : settings.batchSize;
-  let cursor = state.cursor;
-  let vacuumedAt = state.vacuumed_at_rows;
-  let rowsDone = state.rows_done;
-  let done = false;
-  let paused = false;
-  let batches = 0;
-  let rowsThisInvocation = 0;
-  const firstBatchAt = now();
-  for (;;) {
-    const limit = adaptive ? rateCappedSize(size, settings.maxRowsPerSecond, settings.targetBatchMs, settings.minBatchSize) : size;
-    const batchStarted = now();
-    const row = (await deps.db.query(backfillBatchSql(table, task, cursor === null), { ...keysetParams(cursor, limit), migration: spec.name })).rows[0];
-    const elapsedMs = now() - batchStarted;
-    if (isTrue(row?.paused)) {
-      paused = true;
-      break;
-    }
-    const scanned = Number(row?.scanned ?? 0);
-    batches += 1;
-    rowsThisInvocation += scanned;
-    rowsDone += scanned;
-    if (scanned > 0) cursor = String(row?.last_key);
-    deps.log?.('backfill batch', { cursor, scanned, limit, elapsedMs });
-    if (scanned < limit) {
-      done = true;
-      break;
-    }
-    if (adaptive) size = nextBatchSize({ size: limit, scanned, elapsedMs }, { targetMs: settings.targetBatchMs, minBatchSize: settings.minBatchSize, maxBatchSize: settings.maxBatchSize });
-    if (settings.vacuumEveryRows && rowsDone - vacuumedAt >= settings.vacuumEveryRows) {
-      // Plain VACUUM (no lock that blocks reads or writes): makes the dead versions of the rows done so far reusable,
-      // so the backfill's new versions fill them instead of doubling the heap.
-      await deps.db.query(`VACUUM ${quoteTable(table)}`);
-      vacuumedAt = rowsDone;
-      await recordVacuum(deps.db, spec.name, rowsDone);
-    }
-    const delay = throttleDelayMs({ rowsDone: rowsThisInvocation, elapsedMs: now() - firstBatchAt, maxRowsPerSecond: settings.maxRowsPerSecond, pauseMs: settings.pauseMs });
-    // Stop when the next batch (about as long as this one, or the target) would not end inside the time box.
-    const expectedMs = adaptive ? Math.max(settings.targetBatchMs, elapsedMs) : elapsedMs;
-    if (now() + delay + expectedMs >= deadline) break;
-    if (delay > 0) await sleep(delay);
-  }
+  const startSize = adaptive && state.batch_size ? Math.max(settings.minBatchSize, Math.min(settings.maxBatchSize, state.batch_size)) : settings.batchSize;
+  const batchRun = await runBatches({
+    db: deps.db, now, sleep, ...(deps.log ? { log: deps.log } : {}), table, task, migration: spec.name, settings, deadline,
+    cursor: state.cursor, size: startSize, rowsDone: state.rows_done, vacuumedAt: state.vacuumed_at_rows,
+  });
+  const { cursor, done, paused, batches, size, firstBatchAt } = batchRun;
+  const rowsThisInvocation = batchRun.rows;
 
   const seconds = (now() - firstBatchAt) / 1000;
   const rowsPerSecond = seconds > 0 ? Math.round(rowsThisInvocation / seconds) : 0;
@@ -189,6 +149,3 @@ export async function backfillPhase(event: PhaseEvent, deps: PhaseDeps): Promise
   };
 }
 
-function isTrue(value: unknown): boolean {
-  return value === true || value === 'true' || value === 't';
-}

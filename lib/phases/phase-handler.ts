@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Phase } from '../constants';
 import { executorFromEnv } from '../db/create-executor';
 import { asStepwiseError } from '../errors';
-import type { PhaseEvent } from '../workflow/state';
+import { BackfillAction, type PhaseEvent } from '../workflow/state';
 import { runPhase } from './run-phase';
 
 const logger = new Logger({ serviceName: 'stepwise' });
@@ -14,6 +14,7 @@ const eventSchema = z.object({
   execution: z.string().optional(),
   state: z.object({ spec: z.unknown() }).passthrough(),
   slot: z.string().min(1),
+  action: z.enum(Object.values(BackfillAction) as [BackfillAction, ...BackfillAction[]]).optional(),
 });
 
 /**

@@ -116,6 +116,11 @@ const backfillFields = z.strictObject({
    * stays far below the 25,000-event limit for any table size). @default 1000
    */
   maxInvocationsPerExecution: z.number().int().min(1).max(1500).optional(),
+  /**
+   * Key ranges backfilled at the same time: the primary key split by quantiles, each range its own time-boxed loop in
+   * a Map state. More load on the database for a shorter backfill. @default 1
+   */
+  parallelism: z.number().int().min(1).max(16).optional(),
 });
 
 /**

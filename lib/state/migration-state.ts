@@ -3,6 +3,7 @@ import { MigrationLockedError } from '../errors';
 import { STATE_SCHEMA, STATE_TABLE } from '../operations/names';
 import type { Spec } from '../spec';
 import { quoteIdent } from '../sql/quote';
+import { RANGES_DDL } from './backfill-ranges';
 
 const STATE = `${quoteIdent(STATE_SCHEMA)}.${quoteIdent(STATE_TABLE)}`;
 
@@ -58,8 +59,12 @@ export const STATE_DDL: readonly string[] = [
     ADD COLUMN IF NOT EXISTS rows_per_second double precision,
     ADD COLUMN IF NOT EXISTS vacuumed_at_rows bigint NOT NULL DEFAULT 0,
     ADD COLUMN IF NOT EXISTS paused boolean NOT NULL DEFAULT false`,
-  // Continue-as-new: the execution the running one hands the migration to (see acceptHandover).
-  `ALTER TABLE ${STATE} ADD COLUMN IF NOT EXISTS handover text`,
+  // Continue-as-new: the execution the running one hands the migration to (see acceptHandover). Parallel backfill:
+  // the highest progress milestone announced (ranges claim it, so each is announced once).
+  `ALTER TABLE ${STATE} ADD COLUMN IF NOT EXISTS handover text, ADD COLUMN IF NOT EXISTS milestone_announced integer NOT NULL DEFAULT 0`,
+  // Live tuning (`stepwise tune`): replace the spec's targetBatchMs / maxRowsPerSecond from the next batch; NULL: the spec's.
+  `ALTER TABLE ${STATE} ADD COLUMN IF NOT EXISTS target_batch_ms integer, ADD COLUMN IF NOT EXISTS max_rows_per_second integer`,
+  RANGES_DDL,
 ];
 
 const SELECT_COLUMNS = 'name, table_schema, table_name, phase, status, cursor, rows_done, rows_updated, rows_estimate, batches';
@@ -112,6 +117,9 @@ export async function claimMigration(db: Executor, spec: Spec, estimatedRows: nu
          rows_per_second = CASE WHEN m.status = 'running' THEN m.rows_per_second ELSE NULL END,
          vacuumed_at_rows = CASE WHEN m.status = 'running' THEN m.vacuumed_at_rows ELSE 0 END,
          paused = CASE WHEN m.status = 'running' THEN m.paused ELSE false END,
+         milestone_announced = CASE WHEN m.status = 'running' THEN m.milestone_announced ELSE 0 END,
+         target_batch_ms = CASE WHEN m.status = 'running' THEN m.target_batch_ms ELSE NULL END,
+         max_rows_per_second = CASE WHEN m.status = 'running' THEN m.max_rows_per_second ELSE NULL END,
          started_at = CASE WHEN m.status = 'running' THEN m.started_at ELSE now() END,
          execution = COALESCE(EXCLUDED.execution, m.execution),
          status = 'running'
@@ -283,4 +291,30 @@ export async function acceptHandover(db: Executor, name: string, from: string, m
     )
   ).rows;
   return rows[0]?.execution === me;
+}
+
+/** Live settings of a running backfill (`stepwise tune`); null clears one back to the spec's value. */
+export interface LiveTuning {
+  readonly targetBatchMs?: number | null;
+  /** 0: no rate limit; null: the spec's. */
+  readonly maxRowsPerSecond?: number | null;
+}
+
+/**
+ * Changes a migration's batch target and rate limit while it runs: every batch statement reads them, so they apply
+ * from the next batch. Fields left out stay as they are. False when the migration has no row.
+ * (Equivalent SQL: `UPDATE _stepwise.migrations SET target_batch_ms = 50 WHERE name = '<migration>'`.)
+ */
+export async function setLiveTuning(db: Executor, name: string, tuning: LiveTuning): Promise<boolean> {
+  if (!(await readMigration(db, name))) return false;
+  const sets: string[] = [];
+  if (tuning.targetBatchMs !== undefined) sets.push('target_batch_ms = (:target)::integer');
+  if (tuning.maxRowsPerSecond !== undefined) sets.push('max_rows_per_second = (:rate)::integer');
+  if (sets.length === 0) return true;
+  const result = await db.query(`UPDATE ${STATE} SET ${sets.join(', ')}, updated_at = now() WHERE name = :name RETURNING name`, {
+    name,
+    target: tuning.targetBatchMs ?? null,
+    rate: tuning.maxRowsPerSecond ?? null,
+  });
+  return result.rows.length > 0;
 }

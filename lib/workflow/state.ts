@@ -12,7 +12,20 @@ export interface PhaseEvent {
   readonly state: WorkflowState;
   /** Where the task's result is stored in the state; a loop reads its previous result from here. */
   readonly slot: string;
+  /** What a phase with several steps does (the backfill: split key ranges, one range, summarize); absent: its main step. */
+  readonly action?: BackfillAction;
 }
+
+/** The backfill's steps besides the sequential loop (parallel key ranges, `backfill.parallelism` > 1). */
+export const BackfillAction = {
+  /** Split the key space into ranges (or find the ranges of an interrupted run); returns the ranges to do. */
+  SplitRanges: 'split-ranges',
+  /** One time-boxed invocation on one range (`state.range`), inside the Map state. */
+  Range: 'range',
+  /** After the Map: totals, done or continue as new. */
+  Summarize: 'summarize',
+} as const;
+export type BackfillAction = (typeof BackfillAction)[keyof typeof BackfillAction];
 
 export interface WorkflowState {
   readonly spec: unknown;

@@ -158,7 +158,7 @@ describe('Postgres restarted mid-backfill (every backend of the database termina
     const terminatedBatch = history.filter((e) => e.type === 'LambdaFunctionFailed');
     expect(terminatedBatch.length).toBeGreaterThanOrEqual(1);
     expect(new Set(terminatedBatch.map((e) => e.lambdaFunctionFailedEventDetails?.error))).toEqual(new Set(['DatabaseError']));
-    expect(terminatedBatch[0]!.lambdaFunctionFailedEventDetails?.cause).toMatch(/terminating connection due to administrator command; SQLState: 57P01[\s\S]*backfillPhase/);
+    expect(terminatedBatch[0]!.lambdaFunctionFailedEventDetails?.cause).toMatch(/terminating connection due to administrator command; SQLState: 57P01[\s\S]*runBatches/);
     expect(report.backfill.rows).toBe(ROWS);
     expect(report.verify.mismatches).toBe(0);
     expect(await progress(db)).toMatchObject({ rows_done: ROWS, rows_updated: ROWS, batches: ROWS / BATCH });

@@ -128,8 +128,33 @@ describe('MigrationWorkflow', () => {
   });
 
   describe('definition', () => {
-    it('has every state the workflow promises, and only those', () => {
-      expect(Object.keys(states).sort()).toEqual([...Object.values(StateName), ...GATE_REMINDER_STATES].sort());
+    it('has every state the workflow promises, and only those (the Map state\'s included)', () => {
+      const rangeStates = (states[StateName.BackfillRanges] as unknown as { ItemProcessor: { States: Record<string, unknown> } }).ItemProcessor.States;
+      expect([...Object.keys(states), ...Object.keys(rangeStates)].sort()).toEqual([...Object.values(StateName), ...GATE_REMINDER_STATES].sort());
+    });
+
+    it('backfills key ranges in a Map state when spec.backfill.parallelism > 1, one loop per range', () => {
+      expect(states[StateName.BackfillMode]).toMatchObject({
+        Type: 'Choice',
+        Choices: [{ And: [{ Variable: '$.spec.backfill.parallelism', IsPresent: true }, { Variable: '$.spec.backfill.parallelism', NumericGreaterThan: 1 }], Next: StateName.SplitKeyRanges }],
+        Default: StateName.Backfill,
+      });
+      expect(states[StateName.SplitKeyRanges]).toMatchObject({ Next: StateName.BackfillRanges, ResultPath: '$.backfillRanges', Parameters: { action: 'split-ranges' } });
+      const map = states[StateName.BackfillRanges] as unknown as Record<string, unknown> & { ItemProcessor: { StartAt: string; States: Record<string, AslState> } };
+      expect(map).toMatchObject({
+        Type: 'Map',
+        ItemsPath: '$.backfillRanges.ranges',
+        ItemSelector: { 'spec.$': '$.spec', 'range.$': '$$.Map.Item.Value.range' },
+        MaxConcurrency: 16,
+        ResultPath: null,
+        Next: StateName.SummarizeBackfill,
+        Catch: [{ ErrorEquals: ['States.ALL'], Next: StateName.NotifyFailed }],
+      });
+      expect(map.ItemProcessor.StartAt).toBe(StateName.BackfillRange);
+      expect(map.ItemProcessor.States[StateName.BackfillRangeDone]!.Default).toBe(StateName.BackfillRangeWait);
+      expect(states[StateName.SummarizeBackfill]).toMatchObject({ Next: StateName.BackfillRangesDone, ResultPath: '$.backfill', Parameters: { action: 'summarize' } });
+      expect(states[StateName.BackfillRangesDone]!.Choices!.map((c) => c.Next)).toEqual([StateName.ContinueAsNew, StateName.NotifyBackfillComplete]);
+      expect(states[StateName.BackfillRangesDone]!.Default).toBe(StateName.NotifyBackfilled);
     });
 
     it('starts at IsContinuation, which sends a spec to Init and a continued execution back into the backfill', () => {
@@ -139,7 +164,7 @@ describe('MigrationWorkflow', () => {
         Choices: [{ Variable: '$.stepwiseContinuation', IsPresent: true, Next: StateName.ResumeContinuation }],
         Default: StateName.Init,
       });
-      expect(states[StateName.ResumeContinuation]).toMatchObject({ Type: 'Pass', InputPath: '$.stepwiseContinuation.state', Next: StateName.Backfill });
+      expect(states[StateName.ResumeContinuation]).toMatchObject({ Type: 'Pass', InputPath: '$.stepwiseContinuation.state', Next: StateName.BackfillMode });
     });
 
     it('continues as new from the backfill loop: starts this state machine again with the whole state', () => {

@@ -3,7 +3,6 @@ import { Phase } from '../../constants';
 import { Slot, StateName } from '../state-names';
 import { fmt } from './chatbot-message';
 import { SPEC_NAME_PATH, type DefinitionContext } from './context';
-import { continueAsNew } from './continue-as-new';
 import { catchInto, loopUntil } from './loop-until';
 import { continueOnFailure, notify } from './notify';
 import { phaseTask } from './phase-task';
@@ -19,7 +18,7 @@ const MILESTONE_PATH = `$.${Slot.Backfill}.milestone`;
  * sets `continueAsNew` and the loop hands over to a new execution (continue-as-new), so the history stays bounded for
  * any table size. The returned chain's `startState` is the `Backfill` task (where a continued execution re-enters).
  */
-export function backfillLoop(ctx: DefinitionContext, onFailure: sfn.IChainable): sfn.Chain {
+export function backfillLoop(ctx: DefinitionContext, onFailure: sfn.IChainable, continueAsNew: sfn.IChainable): sfn.Chain {
   const backfill = phaseTask(ctx, StateName.Backfill, {
     phase: Phase.Backfill,
     slot: Slot.Backfill,
@@ -51,7 +50,7 @@ export function backfillLoop(ctx: DefinitionContext, onFailure: sfn.IChainable):
     // local twin) evaluates `IsNull: false` as always false.
     .when(sfn.Condition.and(sfn.Condition.isPresent(MILESTONE_PATH), sfn.Condition.isNumeric(MILESTONE_PATH)), progress)
     .otherwise(done);
-  done.when(sfn.Condition.and(sfn.Condition.isPresent(`$.${Slot.Backfill}.continueAsNew`), sfn.Condition.booleanEquals(`$.${Slot.Backfill}.continueAsNew`, true)), continueAsNew(ctx));
+  done.when(sfn.Condition.and(sfn.Condition.isPresent(`$.${Slot.Backfill}.continueAsNew`), sfn.Condition.booleanEquals(`$.${Slot.Backfill}.continueAsNew`, true)), continueAsNew);
   continueOnFailure(progress, done);
   progress.next(done);
   catchInto(onFailure, backfill);

@@ -5,7 +5,8 @@ import { approvalGate } from './approval-gate';
 import { backfillLoop } from './backfill-loop';
 import { fmt } from './chatbot-message';
 import { clusterSnapshot, initialSnapshotState } from './cluster-snapshot';
-import { continuationEntry } from './continue-as-new';
+import { continuationEntry, continueAsNew } from './continue-as-new';
+import { parallelBackfill } from './parallel-backfill';
 import { ERROR_PATH, SNAPSHOT_ID_PATH, SPEC_NAME_PATH, type DefinitionContext } from './context';
 import { notifyAndFail } from './fail-flow';
 import { catchInto } from './loop-until';
@@ -102,8 +103,9 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     )
     .afterwards({ includeOtherwise: true });
 
-  // ---- Backfill and verify ----
-  const backfill = backfillLoop(ctx, rollback);
+  // ---- Backfill (sequential, or key ranges in parallel) and verify ----
+  const continued = continueAsNew(ctx);
+  const backfill = backfillByMode(ctx, backfillLoop(ctx, rollback, continued), parallelBackfill(ctx, rollback, continued));
   const notifyBackfilled = notify(ctx, StateName.NotifyBackfilled, {
     comment: 'Announces the end of the backfill; verification follows.',
     event: 'backfilled',
@@ -244,4 +246,26 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     .next(succeeded);
   // An execution started by continue-as-new enters at the backfill; every other starts at Init.
   return continuationEntry(ctx, init, backfill.startState);
+}
+
+/**
+ * `BackfillMode`: `spec.backfill.parallelism` > 1 runs the key ranges in parallel, otherwise the sequential loop. Both
+ * continue to the same next state (the returned chain's end), and a continued execution re-enters here.
+ */
+function backfillByMode(ctx: DefinitionContext, sequential: sfn.Chain, parallel: sfn.Chain): sfn.Chain {
+  const parallelism = '$.spec.backfill.parallelism';
+  const mode = new sfn.Choice(ctx.scope, StateName.BackfillMode, {
+    stateName: StateName.BackfillMode,
+    comment: 'spec.backfill.parallelism > 1 backfills key ranges side by side; otherwise one sequential loop.',
+  })
+    .when(sfn.Condition.and(sfn.Condition.isPresent(parallelism), sfn.Condition.numberGreaterThan(parallelism, 1)), parallel)
+    .otherwise(sequential);
+  const exit: sfn.INextable = {
+    next(state: sfn.IChainable): sfn.Chain {
+      sequential.next(state);
+      parallel.next(state);
+      return sfn.Chain.sequence(mode, state);
+    },
+  };
+  return sfn.Chain.custom(mode, [exit], mode);
 }

@@ -3,6 +3,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Phase } from '../../constants';
 import { PHASE_RETRY, RETRYABLE_ERRORS } from '../defaults';
+import type { BackfillAction } from '../state';
 import type { Slot, StateName } from '../state-names';
 import { EXECUTION_ID_PATH, type DefinitionContext } from './context';
 
@@ -14,6 +15,8 @@ export interface PhaseTaskOptions {
   readonly slot: Slot;
   /** State comment: what the phase does and why it is safe. */
   readonly comment: string;
+  /** The step of a phase with several (`PhaseEvent.action`); absent: its main step. */
+  readonly action?: BackfillAction;
   /**
    * Retry on {@link RETRYABLE_ERRORS}.
    * @default PHASE_RETRY (2 attempts, interval 5 s, backoff 2)
@@ -38,6 +41,7 @@ export function phaseTask(ctx: DefinitionContext, name: StateName, options: Phas
       execution: sfn.JsonPath.stringAt(EXECUTION_ID_PATH),
       state: sfn.JsonPath.entirePayload,
       slot: options.slot,
+      ...(options.action ? { action: options.action } : {}),
     }),
     payloadResponseOnly: true,
     resultPath: `$.${options.slot}`,

@@ -1,0 +1,155 @@
+import {
+  backfillBatchSql,
+  keysetParams,
+  placeInvocation,
+  type PreviousInvocation,
+  nextBatchSize,
+  rateCappedSize,
+  throttleDelayMs,
+  type BackfillSettings,
+} from '../backfill';
+import type { Executor } from '../db/executor';
+import { StepwiseError } from '../errors';
+import type { BackfillTask, TableFacts } from '../operations/operation';
+import { quoteTable } from '../sql/quote';
+import { acceptHandover, recordVacuum } from '../state/migration-state';
+import type { PhaseEvent } from '../workflow/state';
+import type { PhaseDeps } from './phase-context';
+
+/** Where one invocation's batches start and what bounds them. */
+export interface BatchRun {
+  readonly db: Executor;
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly log?: (message: string, data?: Record<string, unknown>) => void;
+  readonly table: TableFacts;
+  readonly task: BackfillTask;
+  readonly migration: string;
+  readonly settings: BackfillSettings;
+  /** No batch starts that would not end before this time (ms since the epoch). */
+  readonly deadline: number;
+  /** Last key done (exclusive start); null: from the first key. */
+  readonly cursor: string | null;
+  /** First batch's size (adaptive: what the state table remembers). */
+  readonly size: number;
+  /** The migration's rows done so far (all ranges) and at the last VACUUM. */
+  readonly rowsDone: number;
+  readonly vacuumedAt: number;
+  /** A key range of a parallel backfill: its number and inclusive upper key (null: unbounded). */
+  readonly range?: { readonly rangeNo: number; readonly upperKey: string | null };
+  /** This run may VACUUM (one range does, so two never queue behind each other). @default true */
+  readonly mayVacuum?: boolean;
+}
+
+export interface BatchRunResult {
+  readonly cursor: string | null;
+  /** No rows left (in the range). */
+  readonly done: boolean;
+  /** The state table said paused: no batch ran past that point. */
+  readonly paused: boolean;
+  readonly batches: number;
+  readonly rows: number;
+  /** Size the next batch would use. */
+  readonly size: number;
+  /** When the first batch started, for the rate. */
+  readonly firstBatchAt: number;
+}
+
+/**
+ * Runs keyset batches from `cursor` until the table (or range) ends, the state table says paused, or the next batch
+ * would not fit before `deadline`. Each batch is one autocommit statement that also moves the cursor (see
+ * batch-sql.ts). Adaptive sizing, the rate limit and VACUUM every N rows apply between batches; the live settings in
+ * the state row (`stepwise tune`), read by each batch statement, replace the spec's target and rate from the next batch.
+ */
+export async function runBatches(run: BatchRun): Promise<BatchRunResult> {
+  const { db, now, settings, table, task, migration, range } = run;
+  const adaptive = settings.mode === 'adaptive';
+  let targetBatchMs = settings.targetBatchMs;
+  let maxRowsPerSecond = settings.maxRowsPerSecond;
+  let size = run.size;
+  let cursor = run.cursor;
+  let vacuumedAt = run.vacuumedAt;
+  let rowsDone = run.rowsDone;
+  let done = false;
+  let paused = false;
+  let batches = 0;
+  let rows = 0;
+  const firstBatchAt = now();
+  const bounded = range !== undefined && range.upperKey !== null;
+  for (;;) {
+    const limit = adaptive ? rateCappedSize(size, maxRowsPerSecond, targetBatchMs, settings.minBatchSize) : size;
+    const sql = backfillBatchSql(table, task, cursor === null, { bounded, range: range !== undefined });
+    const params = { ...keysetParams(cursor, limit), migration, ...(range ? { range: range.rangeNo } : {}), ...(bounded ? { upper: range!.upperKey! } : {}) };
+    const batchStarted = now();
+    const row = (await db.query(sql, params)).rows[0];
+    const elapsedMs = now() - batchStarted;
+    if (isTrue(row?.paused)) {
+      paused = true;
+      break;
+    }
+    // Live tuning: the state row's target and rate apply from the next batch (NULL: the spec's; a rate of 0: no limit).
+    targetBatchMs = positive(row?.live_target_batch_ms) ?? settings.targetBatchMs;
+    const liveRate = row?.live_max_rows_per_second;
+    maxRowsPerSecond = liveRate === null || liveRate === undefined ? settings.maxRowsPerSecond : positive(liveRate);
+    const scanned = Number(row?.scanned ?? 0);
+    batches += 1;
+    rows += scanned;
+    rowsDone = row?.total_rows_done === null || row?.total_rows_done === undefined ? rowsDone + scanned : Number(row.total_rows_done);
+    if (scanned > 0) cursor = String(row?.last_key);
+    run.log?.('backfill batch', { cursor, scanned, limit, elapsedMs, ...(range ? { range: range.rangeNo } : {}) });
+    if (scanned < limit) {
+      done = true;
+      break;
+    }
+    if (adaptive) size = nextBatchSize({ size: limit, scanned, elapsedMs }, { targetMs: targetBatchMs, minBatchSize: settings.minBatchSize, maxBatchSize: settings.maxBatchSize });
+    if (settings.vacuumEveryRows && run.mayVacuum !== false && rowsDone - vacuumedAt >= settings.vacuumEveryRows) {
+      // Plain VACUUM (no lock that blocks reads or writes): makes the dead versions of the rows done so far reusable,
+      // so the backfill's new versions fill them instead of doubling the heap.
+      await db.query(`VACUUM ${quoteTable(table)}`);
+      vacuumedAt = rowsDone;
+      await recordVacuum(db, migration, rowsDone);
+    }
+    const delay = throttleDelayMs({ rowsDone: rows, elapsedMs: now() - firstBatchAt, maxRowsPerSecond, pauseMs: settings.pauseMs });
+    // Stop when the next batch (about as long as this one, or the target) would not end inside the time box.
+    const expectedMs = adaptive ? Math.max(targetBatchMs, elapsedMs) : elapsedMs;
+    if (now() + delay + expectedMs >= run.deadline) break;
+    if (delay > 0) await run.sleep(delay);
+  }
+  return { cursor, done, paused, batches, rows, size, firstBatchAt };
+}
+
+function isTrue(value: unknown): boolean {
+  return value === true || value === 'true' || value === 't';
+}
+
+function positive(value: unknown): number | undefined {
+  const n = value === null || value === undefined ? NaN : Number(value);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/** `1h 2m`, `3m 20s`, `45s`; `unknown` without a rate. @internal */
+export function formatEta(remainingRows: number, rowsPerSecond: number): string {
+  if (remainingRows <= 0) return '0s';
+  if (!(rowsPerSecond > 0)) return 'unknown';
+  const s = Math.ceil(remainingRows / rowsPerSecond);
+  if (s >= 3600) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  if (s >= 60) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  return `${s}s`;
+}
+
+/**
+ * Places this invocation in its execution (see `placeInvocation`) and, on the first invocation of an execution that
+ * continues another, takes the state row over from it; `SW_HANDOVER_REFUSED` when the row was not offered to it.
+ */
+export async function takeOverIfContinued(event: PhaseEvent, previous: PreviousInvocation | undefined, deps: PhaseDeps, migration: string) {
+  const place = placeInvocation(previous, event.execution);
+  if (place.handedOverFrom && event.execution && !(await acceptHandover(deps.db, migration, place.handedOverFrom, event.execution))) {
+    throw new StepwiseError(
+      'SW_HANDOVER_REFUSED',
+      `execution ${event.execution} was started as the continuation of ${place.handedOverFrom}, but the state row of "${migration}" was not handed over to it`,
+      'Only an execution that the running backfill started itself can take it over. Check `stepwise status` for the execution that owns the migration.',
+      { migration, from: place.handedOverFrom },
+    );
+  }
+  return place;
+}
