@@ -3,7 +3,7 @@
  *
  *   npm run bench -- [--rows 1000000] [--scaling-rows 100000] [--skip-seed-loop] [--json FILE]
  *                    [--writers 3] [--repeat 1] [--database-url postgres://…] [--autovacuum]
- *                    [--target-batch-ms N] [--parallelism N]
+ *                    [--target-batch-ms N] [--parallelism 2|0]
  *
  * Side by side, at --rows and at --scaling-rows:
  *  (a) one plain UPDATE setting the new column;
@@ -43,11 +43,12 @@ interface Options {
   databaseUrl?: string;
   autovacuum: boolean;
   targetBatchMs?: number;
-  parallelism?: number;
+  /** Key ranges of the extra parallel run (c'); 0 skips it. */
+  parallelism: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { rows: 1_000_000, scalingRows: 100_000, skipSeedLoop: false, writers: 3, repeat: 1, autovacuum: false };
+  const opts: Options = { rows: 1_000_000, scalingRows: 100_000, skipSeedLoop: false, writers: 3, repeat: 1, autovacuum: false, parallelism: 2 };
   for (let i = 0; i < argv.length; i += 1) {
     const a = argv[i]!;
     const value = () => {
@@ -71,7 +72,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--target-batch-ms') opts.targetBatchMs = int();
     else if (a === '--parallelism') opts.parallelism = int();
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench -- [--rows N] [--scaling-rows N|0] [--skip-seed-loop] [--json FILE] [--writers N] [--repeat N] [--database-url URL] [--autovacuum] [--target-batch-ms N] [--parallelism N]');
+      console.log('usage: npm run bench -- [--rows N] [--scaling-rows N|0] [--skip-seed-loop] [--json FILE] [--writers N] [--repeat N] [--database-url URL] [--autovacuum] [--target-batch-ms N] [--parallelism N|0]');
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }
@@ -106,13 +107,13 @@ BEGIN
 END $$`;
 
 /** The migration Stepwise runs: the runbook's conversion, adaptive batches, no pause, no soak, no index. */
-function benchSpec(name: string, opts: Pick<Options, 'targetBatchMs' | 'parallelism'> = {}) {
+function benchSpec(name: string, opts: { targetBatchMs?: number | undefined; parallelism?: number | undefined } = {}) {
   return {
     name,
     table: { schema: 'public', name: 'Product' },
     operation: { type: 'convert-column', column: 'price', newColumn: NEW_COLUMN, newType: 'integer', using: 'round(price * 100)', notNull: true, renameTo: 'price_cents' },
     dualWrite: 'trigger',
-    backfill: { pauseMs: 0, ...(opts.targetBatchMs ? { targetBatchMs: opts.targetBatchMs } : {}), ...(opts.parallelism ? { parallelism: opts.parallelism } : {}) },
+    backfill: { pauseMs: 0, ...(opts.targetBatchMs ? { targetBatchMs: opts.targetBatchMs } : {}), ...(opts.parallelism && opts.parallelism > 1 ? { parallelism: opts.parallelism } : {}) },
     soak: 'PT0S',
   };
 }
@@ -148,6 +149,13 @@ class Bench {
   }
 
   /** (a) one UPDATE of every row. */
+  /** Every timed run, by measurement and size, for the JSON (the figures are medians of these). */
+  readonly allRuns: Record<string, number[]> = {};
+
+  private record(what: string, rows: number, value: number) {
+    (this.allRuns[`${what}@${rows}`] ??= []).push(round(value));
+  }
+
   async singleUpdate(rows: number): Promise<number> {
     const runs: number[] = [];
     for (let r = 0; r < this.opts.repeat; r += 1) {
@@ -156,6 +164,7 @@ class Bench {
       const t = performance.now();
       await this.pool.query(SET_NEW);
       runs.push(seconds(t));
+      this.record('singleUpdate', rows, runs[runs.length - 1]!);
     }
     return median(runs);
   }
@@ -176,11 +185,11 @@ class Bench {
   }
 
   /** (c) and (d): the whole workflow on the local twin; `traffic` runs writers from the start gate to read-from-new. */
-  async stepwise(rows: number, traffic: boolean) {
+  async stepwise(rows: number, traffic: boolean, parallelism = 1) {
     const runs: { backfillSeconds: number; workflowSeconds: number; transitions: number; invocations: number; batches: number; stats?: TrafficStats }[] = [];
     for (let r = 0; r < (traffic ? 1 : this.opts.repeat); r += 1) {
       await this.reset(rows);
-      const spec = benchSpec(`bench-${randomBytes(3).toString('hex')}`, this.opts);
+      const spec = benchSpec(`bench-${randomBytes(3).toString('hex')}`, { targetBatchMs: this.opts.targetBatchMs, parallelism });
       let writers: ReturnType<typeof startAppTraffic> | undefined;
       let stats: TrafficStats | undefined;
       const approver: Approver = async (gate) => {
@@ -197,9 +206,10 @@ class Bench {
         `SELECT count(*)::int AS n, count(*) FILTER (WHERE price_cents IS NULL)::int AS wrong FROM "Product"`,
       );
       if (check.rows[0]!.wrong !== 0 || check.rows[0]!.n < rows) throw new Error(`stepwise left ${check.rows[0]!.wrong} rows without a value`);
-      const invocations = history.filter((e) => e.stateEnteredEventDetails?.name === StateName.Backfill).length;
+      const invocations = history.filter((e) => e.stateEnteredEventDetails?.name === StateName.Backfill || e.stateEnteredEventDetails?.name === StateName.BackfillRange).length;
       runs.push({ backfillSeconds: report.backfill.seconds, workflowSeconds, transitions: report.transitions, invocations, batches: report.backfill.batches, ...(stats ? { stats } : {}) });
     }
+    for (const run of runs) this.record(`stepwise${traffic ? 'WithWriters' : ''}${parallelism > 1 ? `Parallel${parallelism}` : ''}`, rows, run.backfillSeconds);
     const byTime = [...runs].sort((a, b) => a.backfillSeconds - b.backfillSeconds);
     return byTime[Math.floor((byTime.length - 1) / 2)]!;
   }
@@ -300,6 +310,12 @@ async function main() {
       bench.log(`  single ${round(single)} s, loop ${loop === null ? '-' : round(loop)} s, stepwise ${round(sw.backfillSeconds)} s (${sw.batches} batches, ${sw.invocations} invocations, ${sw.transitions} transitions)`);
     }
     const main = at[opts.rows]!;
+    let parallel: Awaited<ReturnType<Bench['stepwise']>> | undefined;
+    if (opts.parallelism > 1) {
+      bench.log(`${opts.rows} rows: (c') stepwise with ${opts.parallelism} key ranges in parallel`);
+      parallel = await bench.stepwise(opts.rows, false, opts.parallelism);
+      bench.log(`  parallel ${round(parallel.backfillSeconds)} s (${parallel.batches} batches, ${parallel.invocations} invocations, ${parallel.transitions} transitions)`);
+    }
     bench.log(`${opts.rows} rows: (d) stepwise with ${opts.writers} concurrent writers`);
     const busy = await bench.stepwise(opts.rows, true);
     bench.log(`${opts.rows} rows: (d) the same writers on an idle table`);
@@ -315,6 +331,10 @@ async function main() {
       stepwiseSeconds: main.stepwiseSeconds,
       ratioToSingleUpdate: round(main.stepwiseSeconds / main.singleUpdateSeconds, 3),
       ratioSeedLoopToSingleUpdate: main.seedLoopSeconds === null ? null : round(main.seedLoopSeconds / main.singleUpdateSeconds, 3),
+      parallelism: parallel ? opts.parallelism : null,
+      stepwiseParallelSeconds: parallel ? round(parallel.backfillSeconds) : null,
+      ratioParallelToSingleUpdate: parallel ? round(parallel.backfillSeconds / main.singleUpdateSeconds, 3) : null,
+      parallelTransitions: parallel?.transitions ?? null,
       scaling: small ? round(main.stepwiseSeconds / small.stepwiseSeconds, 2) : null,
       scalingRows: small ? opts.scalingRows : null,
       scalingDetail: small
@@ -343,6 +363,8 @@ async function main() {
       bySize: at,
       machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30, 1), os: release(), node: process.version, postgres: version },
       autovacuum: opts.autovacuum,
+      repeat: opts.repeat,
+      runs: bench.allRuns,
       command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
       benchSeconds: round(seconds(started), 1),
     };
@@ -368,6 +390,7 @@ function printTable(f: Record<string, unknown> & { rows: number; triggerOverhead
     const r = at[rows]!;
     lines.push([rows, r.singleUpdateSeconds, cell(r.seedLoopSeconds), r.stepwiseSeconds, round((r.stepwiseSeconds as number) / (r.singleUpdateSeconds as number), 3), r.batches, r.invocations, r.transitions].join(' | '));
   }
+  if (f.parallelism) lines.push(`${f.rows} rows, ${cell(f.parallelism)} key ranges in parallel: ${cell(f.stepwiseParallelSeconds)} s, stepwise/single ${cell(f.ratioParallelToSingleUpdate)}, ${cell(f.parallelTransitions)} transitions`);
   lines.push('', `scaling (t at ${f.rows} / t at ${cell(f.scalingRows)}): ${cell(f.scaling)}   detail: ${JSON.stringify(f.scalingDetail)}`);
   lines.push('', '(d) writers            | p50 ms | p99 ms | late >100ms | max stall ms | writes');
   lines.push(`during stepwise run    | ${cell(f.writerP50Ms)} | ${cell(f.writerP99Ms)} | ${cell(f.lateWrites)} | ${cell(f.maxWriteStallMs)} | ${cell(f.writes)}`);

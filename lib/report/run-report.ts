@@ -10,6 +10,8 @@ export const REPORTED_STATES: readonly string[] = [
   StateName.Expand,
   StateName.ConfirmDualWriteDeployed,
   StateName.Backfill,
+  // The parallel backfill (backfill.parallelism > 1): the Map state of the key ranges.
+  StateName.BackfillRanges,
   StateName.Verify,
   StateName.Constrain,
   StateName.ConfirmReadFromNewDeployed,

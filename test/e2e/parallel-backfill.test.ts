@@ -79,6 +79,8 @@ describe('parallel key ranges (backfill.parallelism), on the synthesized state m
     expect(new Set(milestones).size).toBe(milestones.length);
     expect(milestones[milestones.length - 1]).toBe(100);
     expect(report.backfill.rows).toBe(migration.rows_done);
+    expect(report.phases.map((p) => p.name)).toContain('BackfillRanges');
+    expect(report.phases.map((p) => p.name)).not.toContain('Backfill');
     expect(report.verify).toMatchObject({ nulls: 0, mismatches: 0 });
   });
 
