@@ -63,8 +63,6 @@ export function backfillMilestone(input: { before: number; after: number; estima
   return crossed.length ? crossed[crossed.length - 1]! : null;
 }
 
-
-
 /**
  * Backfill: runs keyset batches until the table ends or the invocation's time box is spent, then returns a cursor;
  * the state machine's Choice/Wait loop calls it again. The cursor that counts is the one in the state table, moved in
@@ -73,6 +71,9 @@ export function backfillMilestone(input: { before: number; after: number; estima
  * Batch size: fixed (`batchSize`, as the runbook wrote it) or adaptive (sized toward `targetBatchMs`, starting from
  * the size the state table remembers). `maxRowsPerSecond` spaces batches out; `vacuumEveryRows` runs a plain VACUUM
  * on the way; `paused` in the state table stops the work at the next batch and the loop waits until it is cleared.
+ *
+ * With `backfill.parallelism` > 1 the workflow calls the parallel steps instead (`event.action`, see
+ * backfill-ranges.ts): split the key into ranges, one range per Map iteration, then the summary.
  */
 export async function backfillPhase(event: PhaseEvent, deps: PhaseDeps): Promise<BackfillInvocationResult | KeyRangesPlan> {
   switch (event.action) {
