@@ -16,7 +16,9 @@ import { keyset } from './keyset';
  *    invocation (or a resumed execution) continues with it.
  *
  * A migration whose state row says `paused` does nothing: `bounds` is empty, so no row is updated and the cursor stays.
- * The pause is read in the same statement as the work, so it takes effect at the very next batch.
+ * The pause is read in the same statement as the work, so it takes effect at the very next batch. The same holds for a
+ * row no longer in the backfill (rollback marks its phase first): key ranges still running when the Map state failed
+ * stop at their next batch instead of writing while rollback drops what expand added.
  *
  * Returns one row: `last_key` (text, NULL when no rows were left or paused), `scanned`, `updated`, `paused`, and
  * `total_rows_done` (the migration's rows done after this batch, all ranges together), and the live settings of the
@@ -44,7 +46,7 @@ export function backfillBatchSql(table: TableFacts, task: BackfillTask, first: b
       ];
   return [
     `WITH batch AS (SELECT ${ks.key} AS _sw_key FROM ${ks.table} WHERE ${ks.after(first)}${upper} ORDER BY ${ks.key} LIMIT :limit),`,
-    `gate AS (SELECT coalesce((SELECT paused FROM ${state} WHERE name = :migration), false) AS _sw_paused,`,
+    `gate AS (SELECT coalesce((SELECT paused OR status <> 'running' OR phase <> 'backfill' FROM ${state} WHERE name = :migration), false) AS _sw_paused,`,
     `  (SELECT target_batch_ms FROM ${state} WHERE name = :migration) AS _sw_target, (SELECT max_rows_per_second FROM ${state} WHERE name = :migration) AS _sw_rate),`,
     `bounds AS (SELECT (SELECT _sw_key FROM batch ORDER BY _sw_key DESC LIMIT 1) AS _sw_last, (SELECT count(*) FROM batch) AS _sw_scanned`,
     `  FROM gate WHERE NOT gate._sw_paused),`,

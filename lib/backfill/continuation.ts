@@ -73,7 +73,8 @@ export interface InvocationPlace {
 
 /**
  * Counts invocations per execution and carries the lineage. A result from another execution means this is a new
- * one: a continuation (the previous result named this execution) or a redriven/restarted run (counts from 1 again).
+ * one: a continuation (the previous result named this execution), or an execution started with another one's state
+ * (counts from 1, lineage of its own; whether it may run at all is the state row's owner's call).
  */
 export function placeInvocation(previous: PreviousInvocation | undefined, execution: string | undefined): InvocationPlace {
   const sameExecution = previous?.execution !== undefined && previous.execution === (execution ?? null);
@@ -85,7 +86,8 @@ export function placeInvocation(previous: PreviousInvocation | undefined, execut
     const { root, generation } = previous.continuation;
     return { executionInvocations: 1, lineage: { root, generation }, ...(previous.execution ? { handedOverFrom: previous.execution } : {}) };
   }
-  return { executionInvocations: 1, lineage: previous?.lineage ?? rootLineage(execution) };
+  // Not named by the previous result: a lineage of its own (a copied input must not reuse its source's names).
+  return { executionInvocations: 1, lineage: rootLineage(execution) };
 }
 
 function rootLineage(execution: string | undefined): Lineage {

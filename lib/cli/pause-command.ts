@@ -1,6 +1,7 @@
 import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import { DataApiExecutor } from '../db/data-api-executor';
 import type { Executor } from '../db/executor';
+import { resolveBackfillSettings } from '../backfill/settings';
 import { ConfigError } from '../errors';
 import { startLocalDataApi } from '../local/local-data-api';
 import { loadSpecFile } from '../spec';
@@ -80,10 +81,14 @@ export async function tuneCommand(options: TuneOptions, write: (line: string) =>
       return 1;
     }
     const shown = (v: number | null | undefined, unit: string, zero: string) => (v === undefined ? 'unchanged' : v === null ? "the spec's" : v === 0 ? zero : `${v} ${unit}`);
-    write(
-      `tuned "${spec.name}": batch target ${shown(tuning.targetBatchMs, 'ms', '0 ms')}, rate limit ${shown(tuning.maxRowsPerSecond, 'rows/s', 'none')}; ` +
-        'the backfill applies it from its next batch',
-    );
+    const row = await readMigration(db, spec.name);
+    const when = row && row.status === 'running' && row.phase === 'backfill'
+      ? 'the backfill applies it from its next batch'
+      : `it is not backfilling now (status ${row?.status}, phase ${row?.phase}): nothing to slow down or speed up`;
+    write(`tuned "${spec.name}": batch target ${shown(tuning.targetBatchMs, 'ms', '0 ms')}, rate limit ${shown(tuning.maxRowsPerSecond, 'rows/s', 'none')}; ${when}`);
+    if (tuning.targetBatchMs !== undefined && resolveBackfillSettings(spec.backfill).mode === 'fixed') {
+      write(`note: "${spec.name}" uses fixed batches (backfill.batchSize): the batch target has no effect, the rate limit does`);
+    }
     return 0;
   } finally {
     await close();

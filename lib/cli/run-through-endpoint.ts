@@ -38,7 +38,8 @@ export async function runThroughEndpoint(ctx: LocalRunContext & { readonly appro
       'StartExecution',
     );
     executionArn = started.executionArn!;
-    const answered = new Set<number>();
+    // Gates answered, by execution and event id (event ids start at 1 again in every execution of a chain).
+    const answered = new Set<string>();
     // A migration whose backfill continued as new spans several executions: their histories and transitions add up.
     const earlier: HistoryEvent[] = [];
     let earlierTransitions = 0;
@@ -46,7 +47,7 @@ export async function runThroughEndpoint(ctx: LocalRunContext & { readonly appro
       const description = await call(() => client.send(new DescribeExecutionCommand({ executionArn })), 'DescribeExecution');
       const history = await fetchHistory(client, executionArn);
       const entered = new Set(history.map((e) => e.stateEnteredEventDetails?.name));
-      if (!progress && entered.has(StateName.Backfill)) progress = watchBackfill(ctx.twin.dataApi.executor, ctx.input.name, { tty: Boolean(process.stdout.isTTY), write: ctx.write });
+      if (!progress && (entered.has(StateName.Backfill) || entered.has(StateName.SplitKeyRanges))) progress = watchBackfill(ctx.twin.dataApi.executor, ctx.input.name, { tty: Boolean(process.stdout.isTTY), write: ctx.write });
       if (entered.has(StateName.NotifyBackfilled) || entered.has(StateName.NotifyFailed)) progress?.stop();
       const continued = description.status === 'SUCCEEDED' ? continuedExecutionOf(description.output) : undefined;
       if (continued) {
@@ -70,8 +71,8 @@ export async function runThroughEndpoint(ctx: LocalRunContext & { readonly appro
         return { report };
       }
       const gate = findWaitingGate(history);
-      if (gate?.token && !answered.has(gate.scheduledEventId)) {
-        answered.add(gate.scheduledEventId);
+      if (gate?.token && !answered.has(`${executionArn}#${gate.scheduledEventId}`)) {
+        answered.add(`${executionArn}#${gate.scheduledEventId}`);
         await answerGate(ctx, client, executionArn, gate, gateMessage(history, gate.scheduledEventId));
       }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));

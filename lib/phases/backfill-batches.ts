@@ -12,7 +12,8 @@ import type { Executor } from '../db/executor';
 import { StepwiseError } from '../errors';
 import type { BackfillTask, TableFacts } from '../operations/operation';
 import { quoteTable } from '../sql/quote';
-import { acceptHandover, recordVacuum } from '../state/migration-state';
+import { acceptHandover, readMigrationOwner, recordVacuum, runningElsewhereError, runningForAnotherExecution } from '../state/migration-state';
+import type { Spec } from '../spec';
 import type { PhaseEvent } from '../workflow/state';
 import type { PhaseDeps } from './phase-context';
 
@@ -39,6 +40,10 @@ export interface BatchRun {
   readonly range?: { readonly rangeNo: number; readonly upperKey: string | null };
   /** This run may VACUUM (one range does, so two never queue behind each other). @default true */
   readonly mayVacuum?: boolean;
+  /** The state row's live settings when the invocation starts (`stepwise tune`; null: the spec's, rate 0: none). */
+  readonly live?: { readonly targetBatchMs: number | null; readonly maxRowsPerSecond: number | null };
+  /** Key ranges running side by side: each holds this share of the rate limit, so together they keep it. @default 1 */
+  readonly rateShare?: number;
 }
 
 export interface BatchRunResult {
@@ -64,8 +69,16 @@ export interface BatchRunResult {
 export async function runBatches(run: BatchRun): Promise<BatchRunResult> {
   const { db, now, settings, table, task, migration, range } = run;
   const adaptive = settings.mode === 'adaptive';
-  let targetBatchMs = settings.targetBatchMs;
-  let maxRowsPerSecond = settings.maxRowsPerSecond;
+  const share = Math.max(1, run.rateShare ?? 1);
+  // Live tuning: the state row's target and rate (NULL: the spec's; a rate of 0: no limit), read before the first
+  // batch and again by every batch statement.
+  const liveTarget = (value: unknown) => positive(value) ?? settings.targetBatchMs;
+  const liveRate = (value: unknown) => {
+    const rate = value === null || value === undefined ? settings.maxRowsPerSecond : positive(value);
+    return rate === undefined ? undefined : Math.max(1, Math.floor(rate / share));
+  };
+  let targetBatchMs = liveTarget(run.live?.targetBatchMs);
+  let maxRowsPerSecond = liveRate(run.live?.maxRowsPerSecond);
   let size = run.size;
   let cursor = run.cursor;
   let vacuumedAt = run.vacuumedAt;
@@ -87,10 +100,8 @@ export async function runBatches(run: BatchRun): Promise<BatchRunResult> {
       paused = true;
       break;
     }
-    // Live tuning: the state row's target and rate apply from the next batch (NULL: the spec's; a rate of 0: no limit).
-    targetBatchMs = positive(row?.live_target_batch_ms) ?? settings.targetBatchMs;
-    const liveRate = row?.live_max_rows_per_second;
-    maxRowsPerSecond = liveRate === null || liveRate === undefined ? settings.maxRowsPerSecond : positive(liveRate);
+    targetBatchMs = liveTarget(row?.live_target_batch_ms);
+    maxRowsPerSecond = liveRate(row?.live_max_rows_per_second);
     const scanned = Number(row?.scanned ?? 0);
     batches += 1;
     rows += scanned;
@@ -138,10 +149,13 @@ export function formatEta(remainingRows: number, rowsPerSecond: number): string 
 }
 
 /**
- * Places this invocation in its execution (see `placeInvocation`) and, on the first invocation of an execution that
- * continues another, takes the state row over from it; `SW_HANDOVER_REFUSED` when the row was not offered to it.
+ * Places this invocation in its execution (see `placeInvocation`) and makes sure the execution owns the migration
+ * before any batch: on the first invocation of an execution that continues another, it takes the state row over
+ * (`SW_HANDOVER_REFUSED` when the row was not offered to it); any execution that finds the row running for another
+ * execution (e.g. one started by hand with a copy of a continuation's input) is refused with `SW_MIGRATION_RUNNING`.
  */
-export async function takeOverIfContinued(event: PhaseEvent, previous: PreviousInvocation | undefined, deps: PhaseDeps, migration: string) {
+export async function takeOverIfContinued(event: PhaseEvent, previous: PreviousInvocation | undefined, deps: PhaseDeps, spec: Spec) {
+  const migration = spec.name;
   const place = placeInvocation(previous, event.execution);
   if (place.handedOverFrom && event.execution && !(await acceptHandover(deps.db, migration, place.handedOverFrom, event.execution))) {
     throw new StepwiseError(
@@ -150,6 +164,10 @@ export async function takeOverIfContinued(event: PhaseEvent, previous: PreviousI
       'Only an execution that the running backfill started itself can take it over. Check `stepwise status` for the execution that owns the migration.',
       { migration, from: place.handedOverFrom },
     );
+  }
+  const owner = await readMigrationOwner(deps.db, migration);
+  if (owner && runningForAnotherExecution(owner, event.execution)) {
+    throw runningElsewhereError(spec, owner, event.execution);
   }
   return place;
 }

@@ -64,7 +64,7 @@ export async function splitKeyRanges(event: PhaseEvent, deps: PhaseDeps): Promis
   const now = deps.now ?? Date.now;
   const { spec, table } = await loadPhaseContext(event, deps.db);
   const settings = resolveBackfillSettings(spec.backfill);
-  const place = await takeOverIfContinued(event, event.state[Slot.Backfill] as PreviousInvocation | undefined, deps, spec.name);
+  const place = await takeOverIfContinued(event, event.state[Slot.Backfill] as PreviousInvocation | undefined, deps, spec);
   const state = await backfillState(deps, spec.name);
   await markPhase(deps.db, spec.name, Phase.Backfill);
   let ranges = await readRanges(deps.db, spec.name);
@@ -107,7 +107,8 @@ export async function backfillRange(event: PhaseEvent, deps: PhaseDeps): Promise
   const { spec, table, operation, ctx } = await loadPhaseContext(event, deps.db);
   const settings = resolveBackfillSettings(spec.backfill);
   const rangeNo = Number((event.state as { range?: unknown }).range);
-  const range = (await readRanges(deps.db, spec.name)).find((r) => r.rangeNo === rangeNo);
+  const ranges = await readRanges(deps.db, spec.name);
+  const range = ranges.find((r) => r.rangeNo === rangeNo);
   if (!range) {
     throw new StepwiseError('SW_NO_RANGE', `migration "${spec.name}" has no key range ${String((event.state as { range?: unknown }).range)}`, 'Key ranges are split by SplitKeyRanges; run the workflow from the start.', { migration: spec.name });
   }
@@ -123,6 +124,9 @@ export async function backfillRange(event: PhaseEvent, deps: PhaseDeps): Promise
         migration: spec.name, settings, deadline: started + settings.maxSecondsPerInvocation * 1000 - TIME_BOX_MARGIN_MS,
         cursor: range.cursor, size: startSize, rowsDone: state.rows_done, vacuumedAt: state.vacuumed_at_rows,
         range: { rangeNo, upperKey: range.upperKey }, mayVacuum: rangeNo === 0,
+        live: { targetBatchMs: state.target_batch_ms, maxRowsPerSecond: state.max_rows_per_second },
+        // The rate limit is the migration's: the ranges running side by side share it.
+        rateShare: Math.min(settings.parallelism, ranges.filter((r) => !r.done).length),
       });
   if (run.done && !range.done) await markRangeDone(deps.db, spec.name, rangeNo);
   const totals = await backfillState(deps, spec.name);
@@ -130,7 +134,7 @@ export async function backfillRange(event: PhaseEvent, deps: PhaseDeps): Promise
   const reached = run.paused ? null : reachedMilestone(totals.rows_done, estimatedRows);
   const milestone = reached !== null && (await claimMilestone(deps.db, spec.name, reached)) ? reached : null;
   // Each range gets an equal share of the execution's invocation budget; all shares together stay within it.
-  const budget = Math.max(1, Math.floor(settings.maxInvocationsPerExecution / Math.max(1, settings.parallelism)));
+  const budget = Math.max(1, Math.floor(settings.maxInvocationsPerExecution / Math.max(1, settings.parallelism, ranges.length)));
   const seconds = (now() - run.firstBatchAt) / 1000;
   const rowsPerSecond = seconds > 0 ? Math.round(run.rows / seconds) : 0;
   return {

@@ -98,7 +98,7 @@ async function backfillSequential(event: PhaseEvent, deps: PhaseDeps): Promise<B
   const deadline = started + settings.maxSecondsPerInvocation * 1000 - TIME_BOX_MARGIN_MS;
   const task = operation.backfill(ctx);
   const previous = event.state[event.slot] as (BackfillResult & PreviousInvocation) | undefined;
-  const place = await takeOverIfContinued(event, previous, deps, spec.name);
+  const place = await takeOverIfContinued(event, previous, deps, spec);
   const state = await readBackfillState(deps.db, spec.name);
   if (!state) {
     throw new StepwiseError('SW_NOT_CLAIMED', `migration "${spec.name}" has no progress row`, 'The backup phase claims the table; run the workflow from the start.', { migration: spec.name });
@@ -111,6 +111,7 @@ async function backfillSequential(event: PhaseEvent, deps: PhaseDeps): Promise<B
   const batchRun = await runBatches({
     db: deps.db, now, sleep, ...(deps.log ? { log: deps.log } : {}), table, task, migration: spec.name, settings, deadline,
     cursor: state.cursor, size: startSize, rowsDone: state.rows_done, vacuumedAt: state.vacuumed_at_rows,
+    live: { targetBatchMs: state.target_batch_ms, maxRowsPerSecond: state.max_rows_per_second },
   });
   const { cursor, done, paused, batches, size, firstBatchAt } = batchRun;
   const rowsThisInvocation = batchRun.rows;

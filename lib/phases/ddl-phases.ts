@@ -2,7 +2,8 @@ import { Gate, Phase } from '../constants';
 import { StepwiseError } from '../errors';
 import { objectNames, STATE_SCHEMA } from '../operations/names';
 import { quoteIdent } from '../sql/quote';
-import { markPhase, markPhaseStatement, MigrationStatus, READ_SWITCHED_PHASE, readMigration, readMigrationOwner } from '../state/migration-state';
+import type { PreviousInvocation } from '../backfill';
+import { acceptHandover, markPhase, markPhaseStatement, MigrationStatus, READ_SWITCHED_PHASE, readMigration, readMigrationOwner } from '../state/migration-state';
 import type { PhaseEvent, PhaseSummary } from '../workflow/state';
 import type { Plan, Statement } from '../operations/plan';
 import { executePlan } from './execute-plan';
@@ -49,6 +50,12 @@ export async function rollbackPhase(event: PhaseEvent, deps: PhaseDeps): Promise
   // this run changed nothing, e.g. when ApproveStart is rejected before Backup claims the table.
   if (!own) return { steps: [], seconds: 0 }; // never claimed: nothing was changed
   const contracted = own.phase === Phase.Contract || own.status === MigrationStatus.Succeeded;
+  // A continued execution that failed before its backfill took the row over (continue-as-new) is the owner the
+  // previous execution named: it takes the row now, so its rollback undoes the migration rather than nothing.
+  const carried = (event.state as { backfill?: PreviousInvocation }).backfill;
+  if (event.execution && carried?.execution && carried.continuation?.executionArn === event.execution) {
+    await acceptHandover(deps.db, spec.name, carried.execution, event.execution);
+  }
   const owner = await readMigrationOwner(deps.db, spec.name);
   const ours = owner?.status === MigrationStatus.Running && (owner.execution ?? null) === (event.execution ?? null);
   if (!contracted && !ours) return { steps: [], seconds: 0 };
@@ -70,6 +77,8 @@ export async function rollbackPhase(event: PhaseEvent, deps: PhaseDeps): Promise
       { migration: spec.name, gate: Gate.ReadFromNewDeployed },
     );
   }
+  // First the phase: a backfill batch still in flight (a key range of a failed Map state) sees it and stops.
+  await markPhase(deps.db, spec.name, Phase.Rollback);
   const steps = await executePlan(deps.db, operation.rollback(ctx), spec.lockTimeoutMs);
   const backup = `${quoteIdent(STATE_SCHEMA)}.${quoteIdent(objectNames(spec.name).backupTable)}`;
   await deps.db.query(`DROP TABLE IF EXISTS ${backup}`);

@@ -120,6 +120,7 @@ export async function claimMigration(db: Executor, spec: Spec, estimatedRows: nu
          milestone_announced = CASE WHEN m.status = 'running' THEN m.milestone_announced ELSE 0 END,
          target_batch_ms = CASE WHEN m.status = 'running' THEN m.target_batch_ms ELSE NULL END,
          max_rows_per_second = CASE WHEN m.status = 'running' THEN m.max_rows_per_second ELSE NULL END,
+         handover = CASE WHEN m.status = 'running' THEN m.handover ELSE NULL END,
          started_at = CASE WHEN m.status = 'running' THEN m.started_at ELSE now() END,
          execution = COALESCE(EXCLUDED.execution, m.execution),
          status = 'running'
@@ -223,12 +224,15 @@ export interface BackfillStateRow {
   /** rows_done at the last VACUUM. */
   vacuumed_at_rows: number;
   paused: boolean;
+  /** Live tuning (`stepwise tune`): null means the spec's value; a rate of 0 means no limit. */
+  target_batch_ms: number | null;
+  max_rows_per_second: number | null;
 }
 
 export async function readBackfillState(db: Executor, name: string): Promise<BackfillStateRow | undefined> {
   const row = (
     await db.query<Record<string, string | number | boolean | null>>(
-      `SELECT cursor, rows_done, rows_updated, batches, batch_size, rows_per_second, vacuumed_at_rows, paused FROM ${STATE} WHERE name = :name`,
+      `SELECT cursor, rows_done, rows_updated, batches, batch_size, rows_per_second, vacuumed_at_rows, paused, target_batch_ms, max_rows_per_second FROM ${STATE} WHERE name = :name`,
       { name },
     )
   ).rows[0];
@@ -243,6 +247,8 @@ export async function readBackfillState(db: Executor, name: string): Promise<Bac
     rows_per_second: num(row.rows_per_second),
     vacuumed_at_rows: Number(row.vacuumed_at_rows ?? 0),
     paused: row.paused === true || row.paused === 'true' || row.paused === 't',
+    target_batch_ms: num(row.target_batch_ms),
+    max_rows_per_second: num(row.max_rows_per_second),
   };
 }
 

@@ -33,11 +33,12 @@ describe('continue-as-new decisions (pure)', () => {
     const handed = placeInvocation({ execution: ARN, executionInvocations: 5, lineage: first.lineage, continuation: next }, next.executionArn);
     expect(handed).toEqual({ executionInvocations: 1, lineage: { root: 'orders-cents-1', generation: 1 }, handedOverFrom: ARN });
 
-    // A result from another execution that did not name this one (a redrive, a fresh start): counts from 1, no takeover.
+    // A result from another execution that did not name this one (its input copied): counts from 1, no takeover, and
+    // a lineage of its own, so it never reuses its source's continuation names.
     const other = 'arn:aws:states:eu-west-1:123456789012:execution:Stepwise:someone-else';
     expect(placeInvocation({ execution: ARN, executionInvocations: 9, lineage: first.lineage, continuation: next }, other)).toEqual({
       executionInvocations: 1,
-      lineage: first.lineage,
+      lineage: { root: 'someone-else', generation: 0 },
     });
   });
 

@@ -40,7 +40,7 @@ describe('stepwise tune: live batch target and rate limit, read by every batch',
     return limits;
   }
 
-  it('caps every batch after the first at the live rate × target, and `spec` takes the spec’s values back', async () => {
+  it('caps every batch at the live rate × target, and `spec` takes the spec’s values back', async () => {
     // Prepare: expanded; the operator limits the running migration to 1000 rows/s.
     const driver = new PhaseDriver(db.executor, SPEC);
     await driver.runThrough(Phase.Expand);
@@ -50,10 +50,9 @@ describe('stepwise tune: live batch target and rate limit, read by every batch',
     // Act
     const limits = await batchLimits(driver);
 
-    // Assess: the first batch ran before any batch read the live row; every later one holds 1000 rows/s × 150 ms.
-    expect(limits[0]).toBe(1000);
+    // Assess: every batch, the first included (the invocation reads the live row before it), holds 1000 rows/s × 150 ms.
     expect(limits.length).toBeGreaterThan(5);
-    expect(limits.slice(1).every((l) => l === 150)).toBe(true);
+    expect(limits.every((l) => l === 150)).toBe(true);
     const row = (await db.pg.query(`SELECT max_rows_per_second, target_batch_ms, rows_done::int FROM _stepwise.migrations`)).rows[0];
     expect(row).toEqual({ max_rows_per_second: 1000, target_batch_ms: null, rows_done: 4000 });
 
