@@ -123,7 +123,9 @@ export async function backfillRange(event: PhaseEvent, deps: PhaseDeps): Promise
         db: deps.db, now, sleep: deps.sleep ?? realSleep, ...(deps.log ? { log: deps.log } : {}), table, task: operation.backfill(ctx),
         migration: spec.name, settings, deadline: started + settings.maxSecondsPerInvocation * 1000 - TIME_BOX_MARGIN_MS,
         cursor: range.cursor, size: startSize, rowsDone: state.rows_done, vacuumedAt: state.vacuumed_at_rows,
-        range: { rangeNo, upperKey: range.upperKey }, mayVacuum: rangeNo === 0,
+        range: { rangeNo, upperKey: range.upperKey },
+        // One range vacuums (two VACUUMs of a table queue behind each other): the first one not done.
+        mayVacuum: rangeNo === Math.min(...ranges.filter((r) => !r.done).map((r) => r.rangeNo)),
         live: { targetBatchMs: state.target_batch_ms, maxRowsPerSecond: state.max_rows_per_second },
         // The rate limit is the migration's: the ranges running side by side share it.
         rateShare: Math.min(settings.parallelism, ranges.filter((r) => !r.done).length),
