@@ -51,7 +51,11 @@ export function summarize(latencies: readonly number[], failed: number, lateMs: 
  * application keeps doing while the migration runs. Every write's latency is recorded; `stop()` returns the figures.
  * Writes go to `price` only (the app of the runbook before read-from-new); the sync trigger fills the new column.
  */
-export function startAppTraffic(options: TrafficOptions): { stop: () => Promise<TrafficStats> } {
+/**
+ * `mark()` is the number of writes timed so far and `between(a, b)` the figures of the writes timed between two marks
+ * (e.g. only while the backfill ran).
+ */
+export function startAppTraffic(options: TrafficOptions): { stop: () => Promise<TrafficStats>; mark: () => number; between: (from: number, to: number) => TrafficStats } {
   const latencies: number[] = [];
   let failed = 0;
   let running = true;
@@ -91,5 +95,7 @@ export function startAppTraffic(options: TrafficOptions): { stop: () => Promise<
       await Promise.allSettled(workers);
       return summarize(latencies, failed, options.lateMs ?? 100);
     },
+    mark: () => latencies.length,
+    between: (from: number, to: number) => summarize(latencies.slice(from, to), 0, options.lateMs ?? 100),
   };
 }

@@ -101,7 +101,7 @@ const backfillFields = z.strictObject({
   batchSize: z.number().int().min(1).max(1_000_000).optional(),
   pauseMs: z.number().int().min(0).max(600_000).default(SPEC_DEFAULTS.pauseMs),
   maxSecondsPerInvocation: z.number().int().min(1).max(40).default(SPEC_DEFAULTS.maxSecondsPerInvocation),
-  /** Adaptive mode: the duration each batch aims at (ms). @default 150 */
+  /** Adaptive mode: the duration each batch aims at (ms). @default 100 */
   targetBatchMs: z.number().int().min(10).max(10_000).optional(),
   /** Adaptive mode: smallest batch. @default 100 */
   minBatchSize: z.number().int().min(1).max(1_000_000).optional(),

@@ -68,7 +68,7 @@ describe('throttleDelayMs and rateCappedSize', () => {
 describe('resolveBackfillSettings (how explicit and default batch sizes are told apart)', () => {
   it('is adaptive with the documented defaults when the spec says nothing', () => {
     const s = resolveBackfillSettings(spec().backfill);
-    expect(s).toMatchObject({ mode: 'adaptive', batchSize: 1000, targetBatchMs: 150, minBatchSize: 100, maxBatchSize: 100_000, pauseMs: 0, maxSecondsPerInvocation: 20 });
+    expect(s).toMatchObject({ mode: 'adaptive', batchSize: 1000, targetBatchMs: 100, minBatchSize: 100, maxBatchSize: 100_000, pauseMs: 0, maxSecondsPerInvocation: 20 });
     expect(resolveBackfillSettings(spec({ pauseMs: 0 }).backfill).mode).toBe('adaptive');
   });
 
