@@ -3,7 +3,7 @@ import { Phase } from '../../constants';
 import { Slot, StateName } from '../state-names';
 import { fmt } from './chatbot-message';
 import { SPEC_NAME_PATH, type DefinitionContext } from './context';
-import { catchInto, loopUntil } from './loop-until';
+import { catchInto, continuesAsNew, loopUntil, milestoneSet } from './loop-until';
 import { continueOnFailure, notify } from './notify';
 import { phaseTask } from './phase-task';
 
@@ -46,11 +46,9 @@ export function backfillLoop(ctx: DefinitionContext, onFailure: sfn.IChainable, 
     stateName: StateName.BackfillMilestone,
     comment: 'Announces a milestone when this invocation crossed one ($.backfill.milestone set); otherwise goes straight on.',
   })
-    // IsNumeric rather than IsNull false: a number is exactly "set and not null", and aws-local-stepfunctions (the
-    // local twin) evaluates `IsNull: false` as always false.
-    .when(sfn.Condition.and(sfn.Condition.isPresent(MILESTONE_PATH), sfn.Condition.isNumeric(MILESTONE_PATH)), progress)
+    .when(milestoneSet(`$.${Slot.Backfill}`), progress)
     .otherwise(done);
-  done.when(sfn.Condition.and(sfn.Condition.isPresent(`$.${Slot.Backfill}.continueAsNew`), sfn.Condition.booleanEquals(`$.${Slot.Backfill}.continueAsNew`, true)), continueAsNew);
+  done.when(continuesAsNew(`$.${Slot.Backfill}`), continueAsNew);
   continueOnFailure(progress, done);
   progress.next(done);
   catchInto(onFailure, backfill);

@@ -16,6 +16,17 @@ export function loopUntil(start: sfn.State, choice: sfn.Choice, exit: sfn.Condit
   return sfn.Chain.custom(start, [exitBranch], choice);
 }
 
+/** `<result>.continueAsNew` is true: the loop hands over to a new execution (both backfill loops). */
+export const continuesAsNew = (result: string) =>
+  sfn.Condition.and(sfn.Condition.isPresent(`${result}.continueAsNew`), sfn.Condition.booleanEquals(`${result}.continueAsNew`, true));
+
+/**
+ * `<result>.milestone` is set. IsNumeric rather than IsNull false: a number is exactly "set and not null", and
+ * aws-local-stepfunctions (the local twin) evaluates `IsNull: false` as always false.
+ */
+export const milestoneSet = (result: string) =>
+  sfn.Condition.and(sfn.Condition.isPresent(`${result}.milestone`), sfn.Condition.isNumeric(`${result}.milestone`));
+
 /** Adds the same Catch (`resultPath: '$.error'`, every error) to each task. */
 export function catchInto(handler: sfn.IChainable, ...states: sfn.TaskStateBase[]): void {
   for (const state of states) state.addCatch(handler, { errors: [sfn.Errors.ALL], resultPath: '$.error' });

@@ -5,13 +5,11 @@ import { BackfillAction } from '../state';
 import { Slot, StateName } from '../state-names';
 import { fmt } from './chatbot-message';
 import { SPEC_NAME_PATH, type DefinitionContext } from './context';
-import { catchInto } from './loop-until';
+import { catchInto, continuesAsNew, milestoneSet } from './loop-until';
 import { continueOnFailure, notify } from './notify';
 import { phaseTask } from './phase-task';
 
 const RANGE = `$.${Slot.Backfill}`;
-const continues = (path: string) => sfn.Condition.and(sfn.Condition.isPresent(`${path}.continueAsNew`), sfn.Condition.booleanEquals(`${path}.continueAsNew`, true));
-const milestoneSet = (path: string) => sfn.Condition.and(sfn.Condition.isPresent(`${path}.milestone`), sfn.Condition.isNumeric(`${path}.milestone`));
 
 /**
  * The parallel backfill (`backfill.parallelism` > 1), in three steps:
@@ -61,7 +59,7 @@ export function parallelBackfill(ctx: DefinitionContext, onFailure: sfn.IChainab
   });
   rangeDone
     .when(sfn.Condition.booleanEquals(`${RANGE}.done`, true), new sfn.Succeed(ctx.scope, StateName.BackfillRangeFinished, { stateName: StateName.BackfillRangeFinished, comment: 'This key range is backfilled.' }))
-    .when(continues(RANGE), new sfn.Succeed(ctx.scope, StateName.BackfillRangeYielded, { stateName: StateName.BackfillRangeYielded, comment: 'This range used its invocation budget; the next execution goes on from its cursor.' }))
+    .when(continuesAsNew(RANGE), new sfn.Succeed(ctx.scope, StateName.BackfillRangeYielded, { stateName: StateName.BackfillRangeYielded, comment: 'This range used its invocation budget; the next execution goes on from its cursor.' }))
     .otherwise(wait);
   wait.next(range);
   range.next(rangeMilestone);
@@ -95,7 +93,7 @@ export function parallelBackfill(ctx: DefinitionContext, onFailure: sfn.IChainab
   const done = new sfn.Choice(ctx.scope, StateName.BackfillRangesDone, {
     stateName: StateName.BackfillRangesDone,
     comment: 'Continues as new when ranges are left; otherwise the backfill is done.',
-  }).when(continues(RANGE), continueAsNew);
+  }).when(continuesAsNew(RANGE), continueAsNew);
   const exit: sfn.INextable = {
     next(state: sfn.IChainable): sfn.Chain {
       continueOnFailure(complete, state);
