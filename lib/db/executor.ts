@@ -9,6 +9,16 @@ export type SqlValue = string | number | boolean | null;
 export type SqlParams = Readonly<Record<string, SqlValue>>;
 export type Row = Record<string, SqlValue>;
 
+/** A boolean column as the Data API or text casts deliver it (`true`, `'true'` or `'t'`). */
+export function sqlTrue(value: unknown): boolean {
+  return value === true || value === 'true' || value === 't';
+}
+
+/** A nullable numeric column (bigint arrives as text): null stays null. */
+export function sqlNumberOrNull(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
+
 export interface QueryResult<R extends Row = Row> {
   readonly rows: R[];
   /** Rows inserted, updated or deleted (Data API `numberOfRecordsUpdated`). */

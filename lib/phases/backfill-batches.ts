@@ -1,5 +1,6 @@
 import {
   backfillBatchSql,
+  clampBatchSize,
   keysetParams,
   placeInvocation,
   type PreviousInvocation,
@@ -8,11 +9,11 @@ import {
   throttleDelayMs,
   type BackfillSettings,
 } from '../backfill';
-import type { Executor } from '../db/executor';
+import { sqlTrue, type Executor } from '../db/executor';
 import { StepwiseError } from '../errors';
 import type { BackfillTask, TableFacts } from '../operations/operation';
 import { quoteTable } from '../sql/quote';
-import { acceptHandover, readMigrationOwner, recordVacuum, runningElsewhereError, runningForAnotherExecution } from '../state/migration-state';
+import { acceptHandover, readBackfillState, readMigrationOwner, recordVacuum, runningElsewhereError, runningForAnotherExecution, type BackfillStateRow } from '../state/migration-state';
 import type { Spec } from '../spec';
 import type { PhaseEvent } from '../workflow/state';
 import type { PhaseDeps } from './phase-context';
@@ -96,7 +97,7 @@ export async function runBatches(run: BatchRun): Promise<BatchRunResult> {
     const batchStarted = now();
     const row = (await db.query(sql, params)).rows[0];
     const elapsedMs = now() - batchStarted;
-    if (isTrue(row?.paused)) {
+    if (sqlTrue(row?.paused)) {
       paused = true;
       break;
     }
@@ -129,13 +130,23 @@ export async function runBatches(run: BatchRun): Promise<BatchRunResult> {
   return { cursor, done, paused, batches, rows, size, firstBatchAt };
 }
 
-function isTrue(value: unknown): boolean {
-  return value === true || value === 'true' || value === 't';
-}
-
 function positive(value: unknown): number | undefined {
   const n = value === null || value === undefined ? NaN : Number(value);
   return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/** The first batch's size: fixed mode's `batchSize`; adaptive, the size the state table remembers (within bounds). */
+export function startBatchSize(settings: BackfillSettings, remembered: number | null): number {
+  return settings.mode === 'adaptive' && remembered ? clampBatchSize(remembered, settings) : settings.batchSize;
+}
+
+/** The backfill's view of the migration row; `SW_NOT_CLAIMED` when the backup phase has not created it. */
+export async function requireBackfillState(db: Executor, migration: string): Promise<BackfillStateRow> {
+  const state = await readBackfillState(db, migration);
+  if (!state) {
+    throw new StepwiseError('SW_NOT_CLAIMED', `migration "${migration}" has no progress row`, 'The backup phase claims the table; run the workflow from the start.', { migration });
+  }
+  return state;
 }
 
 /** `1h 2m`, `3m 20s`, `45s`; `unknown` without a rate. @internal */

@@ -14,10 +14,10 @@ import {
 import { Phase } from '../constants';
 import { StepwiseError } from '../errors';
 import { claimMilestone, createRanges, markRangeDone, readRanges } from '../state/backfill-ranges';
-import { markPhase, offerHandover, readBackfillState, type BackfillStateRow } from '../state/migration-state';
+import { markPhase, offerHandover } from '../state/migration-state';
 import type { BackfillResult, PhaseEvent } from '../workflow/state';
 import { Slot } from '../workflow/state-names';
-import { formatEta, runBatches, takeOverIfContinued } from './backfill-batches';
+import { formatEta, requireBackfillState, runBatches, startBatchSize, takeOverIfContinued } from './backfill-batches';
 import type { BackfillInvocationResult } from './backfill';
 import { loadPhaseContext, realSleep, type PhaseDeps } from './phase-context';
 
@@ -46,14 +46,6 @@ export function reachedMilestone(rows: number, estimate: number): number | null 
   return RANGE_MILESTONES.find((m) => pct >= m) ?? null;
 }
 
-async function backfillState(deps: PhaseDeps, migration: string): Promise<BackfillStateRow> {
-  const state = await readBackfillState(deps.db, migration);
-  if (!state) {
-    throw new StepwiseError('SW_NOT_CLAIMED', `migration "${migration}" has no progress row`, 'The backup phase claims the table; run the workflow from the start.', { migration });
-  }
-  return state;
-}
-
 /**
  * Parallel backfill, step 1: splits the primary key into `parallelism` ranges of about equal row counts (quantiles
  * from the planner's statistics, or an exact ntile scan without them) and records them in the ranges table. A run
@@ -65,7 +57,7 @@ export async function splitKeyRanges(event: PhaseEvent, deps: PhaseDeps): Promis
   const { spec, table } = await loadPhaseContext(event, deps.db);
   const settings = resolveBackfillSettings(spec.backfill);
   const place = await takeOverIfContinued(event, event.state[Slot.Backfill] as PreviousInvocation | undefined, deps, spec);
-  const state = await backfillState(deps, spec.name);
+  const state = await requireBackfillState(deps.db, spec.name);
   await markPhase(deps.db, spec.name, Phase.Backfill);
   let ranges = await readRanges(deps.db, spec.name);
   let source: KeyRangesPlan['source'] = 'existing';
@@ -114,9 +106,9 @@ export async function backfillRange(event: PhaseEvent, deps: PhaseDeps): Promise
   }
   const previous = event.state[event.slot] as PreviousInvocation | undefined;
   const place = placeInvocation(previous, event.execution);
-  const state = await backfillState(deps, spec.name);
-  const adaptive = settings.mode === 'adaptive';
-  const startSize = adaptive && range.batchSize ? Math.max(settings.minBatchSize, Math.min(settings.maxBatchSize, range.batchSize)) : settings.batchSize;
+  const state = await requireBackfillState(deps.db, spec.name);
+  const startSize = startBatchSize(settings, range.batchSize);
+  const pending = ranges.filter((r) => !r.done);
   const run = range.done
     ? { cursor: range.cursor, done: true, paused: false, batches: 0, rows: 0, size: startSize, firstBatchAt: now() }
     : await runBatches({
@@ -125,13 +117,13 @@ export async function backfillRange(event: PhaseEvent, deps: PhaseDeps): Promise
         cursor: range.cursor, size: startSize, rowsDone: state.rows_done, vacuumedAt: state.vacuumed_at_rows,
         range: { rangeNo, upperKey: range.upperKey },
         // One range vacuums (two VACUUMs of a table queue behind each other): the first one not done.
-        mayVacuum: rangeNo === Math.min(...ranges.filter((r) => !r.done).map((r) => r.rangeNo)),
+        mayVacuum: rangeNo === Math.min(...pending.map((r) => r.rangeNo)),
         live: { targetBatchMs: state.target_batch_ms, maxRowsPerSecond: state.max_rows_per_second },
         // The rate limit is the migration's: the ranges running side by side share it.
-        rateShare: Math.min(settings.parallelism, ranges.filter((r) => !r.done).length),
+        rateShare: Math.min(settings.parallelism, pending.length),
       });
   if (run.done && !range.done) await markRangeDone(deps.db, spec.name, rangeNo);
-  const totals = await backfillState(deps, spec.name);
+  const totals = await requireBackfillState(deps.db, spec.name);
   const estimatedRows = Math.max(table.estimatedRows, totals.rows_done);
   const reached = run.paused ? null : reachedMilestone(totals.rows_done, estimatedRows);
   const milestone = reached !== null && (await claimMilestone(deps.db, spec.name, reached)) ? reached : null;
@@ -175,7 +167,7 @@ export async function summarizeRanges(event: PhaseEvent, deps: PhaseDeps): Promi
   const plan = event.state[Slot.BackfillRanges] as KeyRangesPlan | undefined;
   if (!plan) throw new StepwiseError('SW_NO_RANGE', `migration "${spec.name}" has no key-range plan in its state`, 'SplitKeyRanges runs before the summary; run the workflow from the start.', { migration: spec.name });
   const ranges = await readRanges(deps.db, spec.name);
-  const totals = await backfillState(deps, spec.name);
+  const totals = await requireBackfillState(deps.db, spec.name);
   const done = ranges.length > 0 && ranges.every((r) => r.done);
   const continueAsNew = !done && !!event.execution;
   const continuation = continueAsNew && event.execution ? nextContinuation(event.execution, plan.lineage) : null;

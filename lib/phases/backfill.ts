@@ -10,10 +10,9 @@ import {
   type PreviousInvocation,
 } from '../backfill';
 import { Phase } from '../constants';
-import { StepwiseError } from '../errors';
 import { markPhase, offerHandover, readBackfillState, recordBackfillTuning } from '../state/migration-state';
 import { BackfillAction, type BackfillResult, type PhaseEvent } from '../workflow/state';
-import { formatEta, runBatches, takeOverIfContinued } from './backfill-batches';
+import { formatEta, requireBackfillState, runBatches, startBatchSize, takeOverIfContinued } from './backfill-batches';
 import { backfillRange, splitKeyRanges, summarizeRanges, type KeyRangesPlan } from './backfill-ranges';
 import { loadPhaseContext, realSleep, type PhaseDeps } from './phase-context';
 
@@ -99,15 +98,11 @@ async function backfillSequential(event: PhaseEvent, deps: PhaseDeps): Promise<B
   const task = operation.backfill(ctx);
   const previous = event.state[event.slot] as (BackfillResult & PreviousInvocation) | undefined;
   const place = await takeOverIfContinued(event, previous, deps, spec);
-  const state = await readBackfillState(deps.db, spec.name);
-  if (!state) {
-    throw new StepwiseError('SW_NOT_CLAIMED', `migration "${spec.name}" has no progress row`, 'The backup phase claims the table; run the workflow from the start.', { migration: spec.name });
-  }
+  const state = await requireBackfillState(deps.db, spec.name);
   await markPhase(deps.db, spec.name, Phase.Backfill);
 
-  const adaptive = settings.mode === 'adaptive';
   // Adaptive: continue with the size the previous invocation learned (the state table keeps it across executions).
-  const startSize = adaptive && state.batch_size ? Math.max(settings.minBatchSize, Math.min(settings.maxBatchSize, state.batch_size)) : settings.batchSize;
+  const startSize = startBatchSize(settings, state.batch_size);
   const batchRun = await runBatches({
     db: deps.db, now, sleep, ...(deps.log ? { log: deps.log } : {}), table, task, migration: spec.name, settings, deadline,
     cursor: state.cursor, size: startSize, rowsDone: state.rows_done, vacuumedAt: state.vacuumed_at_rows,

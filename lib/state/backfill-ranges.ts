@@ -1,4 +1,4 @@
-import type { Executor } from '../db/executor';
+import { sqlNumberOrNull, sqlTrue, type Executor } from '../db/executor';
 import { RANGES_TABLE, STATE_SCHEMA, STATE_TABLE } from '../operations/names';
 import { quoteIdent } from '../sql/quote';
 
@@ -54,8 +54,8 @@ export async function readRanges(db: Executor, migration: string): Promise<KeyRa
     cursor: r.cursor === null || r.cursor === undefined ? null : String(r.cursor),
     rowsDone: Number(r.rows_done),
     batches: Number(r.batches),
-    batchSize: r.batch_size === null || r.batch_size === undefined ? null : Number(r.batch_size),
-    done: r.done === true || r.done === 'true' || r.done === 't',
+    batchSize: sqlNumberOrNull(r.batch_size),
+    done: sqlTrue(r.done),
   }));
 }
 

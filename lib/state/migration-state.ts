@@ -1,4 +1,4 @@
-import type { Executor, SqlParams } from '../db/executor';
+import { sqlNumberOrNull, sqlTrue, type Executor, type SqlParams } from '../db/executor';
 import { MigrationLockedError } from '../errors';
 import { STATE_SCHEMA, STATE_TABLE } from '../operations/names';
 import type { Spec } from '../spec';
@@ -237,18 +237,17 @@ export async function readBackfillState(db: Executor, name: string): Promise<Bac
     )
   ).rows[0];
   if (!row) return undefined;
-  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   return {
     cursor: row.cursor === null || row.cursor === undefined ? null : String(row.cursor),
     rows_done: Number(row.rows_done),
     rows_updated: Number(row.rows_updated),
     batches: Number(row.batches),
-    batch_size: num(row.batch_size),
-    rows_per_second: num(row.rows_per_second),
+    batch_size: sqlNumberOrNull(row.batch_size),
+    rows_per_second: sqlNumberOrNull(row.rows_per_second),
     vacuumed_at_rows: Number(row.vacuumed_at_rows ?? 0),
-    paused: row.paused === true || row.paused === 'true' || row.paused === 't',
-    target_batch_ms: num(row.target_batch_ms),
-    max_rows_per_second: num(row.max_rows_per_second),
+    paused: sqlTrue(row.paused),
+    target_batch_ms: sqlNumberOrNull(row.target_batch_ms),
+    max_rows_per_second: sqlNumberOrNull(row.max_rows_per_second),
   };
 }
 
