@@ -46,8 +46,9 @@ export function backfillBatchSql(table: TableFacts, task: BackfillTask, first: b
       ];
   return [
     `WITH batch AS (SELECT ${ks.key} AS _sw_key FROM ${ks.table} WHERE ${ks.after(first)}${upper} ORDER BY ${ks.key} LIMIT :limit),`,
-    `gate AS (SELECT coalesce((SELECT paused OR status <> 'running' OR phase <> 'backfill' FROM ${state} WHERE name = :migration), false) AS _sw_paused,`,
-    `  (SELECT target_batch_ms FROM ${state} WHERE name = :migration) AS _sw_target, (SELECT max_rows_per_second FROM ${state} WHERE name = :migration) AS _sw_rate),`,
+    // One read of the state row (always one gate row, also without a state row): stop flag and live settings.
+    `gate AS (SELECT coalesce(m.paused OR m.status <> 'running' OR m.phase <> 'backfill', false) AS _sw_paused,`,
+    `  m.target_batch_ms AS _sw_target, m.max_rows_per_second AS _sw_rate FROM (SELECT) AS one LEFT JOIN ${state} AS m ON m.name = :migration),`,
     `bounds AS (SELECT (SELECT _sw_key FROM batch ORDER BY _sw_key DESC LIMIT 1) AS _sw_last, (SELECT count(*) FROM batch) AS _sw_scanned`,
     `  FROM gate WHERE NOT gate._sw_paused),`,
     `updated AS (UPDATE ${ks.table} SET ${task.assignment} FROM bounds`,
