@@ -35,6 +35,17 @@ import { parseSpec } from '../lib/spec';
 import { StateName } from '../lib/workflow/state-names';
 import { startWritersProcess, type WritersProcess } from './writers-process';
 
+/** One timed run of the whole workflow on the local twin. */
+interface StepwiseRun {
+  backfillSeconds: number;
+  workflowSeconds: number;
+  transitions: number;
+  invocations: number;
+  batches: number;
+  stats?: TrafficStats;
+  duringBackfill?: TrafficStats;
+}
+
 interface Options {
   rows: number;
   scalingRows: number;
@@ -123,6 +134,21 @@ function benchSpec(name: string, opts: { targetBatchMs?: number | undefined; par
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 const seconds = (startedMs: number) => (performance.now() - startedMs) / 1000;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+/** The element whose `by` is the median (lower median for an even count). */
+const medianBy = <T>(xs: T[], by: (x: T) => number): T => [...xs].sort((a, b) => by(a) - by(b))[Math.floor((xs.length - 1) / 2)]!;
+
+/** The figures at one table size: times are medians of the rounds, `ratio` the median of the rounds' ratios. */
+interface SizeFigures {
+  singleUpdateSeconds: number;
+  seedLoopSeconds: number | null;
+  stepwiseSeconds: number;
+  ratio: number;
+  ratios: number[];
+  transitions: number;
+  invocations: number;
+  batches: number;
+  workflowSeconds: number;
+}
 
 class Bench {
   constructor(
@@ -154,7 +180,6 @@ class Bench {
     await this.pool.query('VACUUM "Product"');
   }
 
-  /** (a) one UPDATE of every row. */
   /** Every timed run, by measurement and size, for the JSON (the figures are medians of these). */
   readonly allRuns: Record<string, number[]> = {};
 
@@ -162,17 +187,15 @@ class Bench {
     (this.allRuns[`${what}@${rows}`] ??= []).push(round(value));
   }
 
+  /** (a) one UPDATE of every row (one timed run). */
   async singleUpdate(rows: number): Promise<number> {
-    const runs: number[] = [];
-    for (let r = 0; r < this.opts.repeat; r += 1) {
-      await this.reset(rows);
-      await this.pool.query(`ALTER TABLE "Product" ADD COLUMN ${NEW_COLUMN} integer`);
-      const t = performance.now();
-      await this.pool.query(SET_NEW);
-      runs.push(seconds(t));
-      this.record('singleUpdate', rows, runs[runs.length - 1]!);
-    }
-    return median(runs);
+    await this.reset(rows);
+    await this.pool.query(`ALTER TABLE "Product" ADD COLUMN ${NEW_COLUMN} integer`);
+    const t = performance.now();
+    await this.pool.query(SET_NEW);
+    const s = seconds(t);
+    this.record('singleUpdate', rows, s);
+    return s;
   }
 
   /** (b) the runbook's loop, without its sleep. */
@@ -190,49 +213,48 @@ class Bench {
     }
   }
 
-  /** (c) and (d): the whole workflow on the local twin; `traffic` runs writers from the start gate to read-from-new. */
-  async stepwise(rows: number, traffic: boolean, parallelism = 1) {
-    const runs: { backfillSeconds: number; workflowSeconds: number; transitions: number; invocations: number; batches: number; stats?: TrafficStats; duringBackfill?: TrafficStats }[] = [];
-    for (let r = 0; r < (traffic ? 1 : this.opts.repeat); r += 1) {
-      await this.reset(rows);
-      const spec = benchSpec(`bench-${randomBytes(3).toString('hex')}`, { targetBatchMs: this.opts.targetBatchMs, parallelism });
-      let writers: WritersProcess | undefined;
-      let stats: TrafficStats | undefined;
-      let duringBackfill: TrafficStats | undefined;
-      // The backfill's window within the writers' run: from the first backfill state to NotifyBackfilled.
-      let backfillFrom: Promise<number> | undefined;
-      let backfillTo: Promise<number> | undefined;
-      const onEvent = (e: HistoryEvent) => {
-        const name = e.stateEnteredEventDetails?.name;
-        if (!writers || !name) return;
-        if (backfillFrom === undefined && (name === StateName.Backfill || name === StateName.SplitKeyRanges)) backfillFrom = writers.mark();
-        if (name === StateName.NotifyBackfilled) backfillTo = writers.mark();
-      };
-      const approver: Approver = async (gate) => {
-        if (traffic && gate.stateName === StateName.ApproveStart) writers = await startWritersProcess({ databaseUrl: this.url, maxId: rows, connections: this.opts.writers });
-        if (gate.stateName === StateName.ConfirmReadFromNewDeployed && writers) await stopWriters();
-        return { approved: true };
-      };
-      const stopWriters = async () => {
-        if (!writers || stats) return;
-        if (backfillFrom !== undefined) duringBackfill = await writers.between(await backfillFrom, await (backfillTo ?? writers.mark()));
-        stats = await writers.stop();
-      };
-      const t = performance.now();
-      const { result, report, history } = await runMigrationLocally({ spec, sns: () => undefined, approver, maxWaitMs: 0, onEvent });
-      const workflowSeconds = seconds(t);
-      await stopWriters();
-      if (result.status !== 'SUCCEEDED') throw new Error(`stepwise run ${result.status}: ${result.error ?? ''} ${result.cause ?? ''}`);
-      const check = await this.pool.query<{ n: number; wrong: number }>(
-        `SELECT count(*)::int AS n, count(*) FILTER (WHERE price_cents IS NULL)::int AS wrong FROM "Product"`,
-      );
-      if (check.rows[0]!.wrong !== 0 || check.rows[0]!.n < rows) throw new Error(`stepwise left ${check.rows[0]!.wrong} rows without a value`);
-      const invocations = history.filter((e) => e.stateEnteredEventDetails?.name === StateName.Backfill || e.stateEnteredEventDetails?.name === StateName.BackfillRange).length;
-      runs.push({ backfillSeconds: report.backfill.seconds, workflowSeconds, transitions: report.transitions, invocations, batches: report.backfill.batches, ...(stats ? { stats } : {}), ...(duringBackfill ? { duringBackfill } : {}) });
-    }
-    for (const run of runs) this.record(`stepwise${traffic ? 'WithWriters' : ''}${parallelism > 1 ? `Parallel${parallelism}` : ''}`, rows, run.backfillSeconds);
-    const byTime = [...runs].sort((a, b) => a.backfillSeconds - b.backfillSeconds);
-    return byTime[Math.floor((byTime.length - 1) / 2)]!;
+  /**
+   * (c) and (d), one timed run: the whole workflow on the local twin; `traffic` runs writers from the start gate to
+   * read-from-new.
+   */
+  async stepwise(rows: number, traffic: boolean, parallelism = 1): Promise<StepwiseRun> {
+    await this.reset(rows);
+    const spec = benchSpec(`bench-${randomBytes(3).toString('hex')}`, { targetBatchMs: this.opts.targetBatchMs, parallelism });
+    let writers: WritersProcess | undefined;
+    let stats: TrafficStats | undefined;
+    let duringBackfill: TrafficStats | undefined;
+    // The backfill's window within the writers' run: from the first backfill state to NotifyBackfilled.
+    let backfillFrom: Promise<number> | undefined;
+    let backfillTo: Promise<number> | undefined;
+    const onEvent = (e: HistoryEvent) => {
+      const name = e.stateEnteredEventDetails?.name;
+      if (!writers || !name) return;
+      if (backfillFrom === undefined && (name === StateName.Backfill || name === StateName.SplitKeyRanges)) backfillFrom = writers.mark();
+      if (name === StateName.NotifyBackfilled) backfillTo = writers.mark();
+    };
+    const approver: Approver = async (gate) => {
+      if (traffic && gate.stateName === StateName.ApproveStart) writers = await startWritersProcess({ databaseUrl: this.url, maxId: rows, connections: this.opts.writers });
+      if (gate.stateName === StateName.ConfirmReadFromNewDeployed && writers) await stopWriters();
+      return { approved: true };
+    };
+    const stopWriters = async () => {
+      if (!writers || stats) return;
+      if (backfillFrom !== undefined) duringBackfill = await writers.between(await backfillFrom, await (backfillTo ?? writers.mark()));
+      stats = await writers.stop();
+    };
+    const t = performance.now();
+    const { result, report, history } = await runMigrationLocally({ spec, sns: () => undefined, approver, maxWaitMs: 0, onEvent });
+    const workflowSeconds = seconds(t);
+    await stopWriters();
+    if (result.status !== 'SUCCEEDED') throw new Error(`stepwise run ${result.status}: ${result.error ?? ''} ${result.cause ?? ''}`);
+    const check = await this.pool.query<{ n: number; wrong: number }>(
+      `SELECT count(*)::int AS n, count(*) FILTER (WHERE price_cents IS NULL)::int AS wrong FROM "Product"`,
+    );
+    if (check.rows[0]!.wrong !== 0 || check.rows[0]!.n < rows) throw new Error(`stepwise left ${check.rows[0]!.wrong} rows without a value`);
+    const invocations = history.filter((e) => e.stateEnteredEventDetails?.name === StateName.Backfill || e.stateEnteredEventDetails?.name === StateName.BackfillRange).length;
+    const run = { backfillSeconds: report.backfill.seconds, workflowSeconds, transitions: report.transitions, invocations, batches: report.backfill.batches, ...(stats ? { stats } : {}), ...(duringBackfill ? { duringBackfill } : {}) };
+    this.record(`stepwise${traffic ? 'WithWriters' : ''}${parallelism > 1 ? `Parallel${parallelism}` : ''}`, rows, run.backfillSeconds);
+    return run;
   }
 
   /** (d) baseline: the same writers for `durationS` on a fresh, idle table. */
@@ -316,27 +338,41 @@ async function main() {
   try {
     const version = (await pool.query<{ v: string }>('SELECT current_setting(\'server_version\') AS v')).rows[0]!.v;
     const sizes = opts.scalingRows > 0 && opts.scalingRows !== opts.rows ? [opts.scalingRows, opts.rows] : [opts.rows];
-    const at: Record<number, { singleUpdateSeconds: number; seedLoopSeconds: number | null; stepwiseSeconds: number; transitions: number; invocations: number; batches: number; workflowSeconds: number }> = {};
+    const at: Record<number, SizeFigures> = {};
+    let parallel: { run: StepwiseRun; ratio: number; ratios: number[] } | undefined;
     for (const rows of sizes) {
-      bench.log(`${rows} rows: (a) single UPDATE`);
-      const single = await bench.singleUpdate(rows);
       let loop: number | null = null;
       if (!opts.skipSeedLoop) {
         bench.log(`${rows} rows: (b) runbook DO loop without pg_sleep`);
         loop = await bench.seedLoop(rows);
       }
-      bench.log(`${rows} rows: (c) stepwise through the local stack`);
-      const sw = await bench.stepwise(rows, false);
-      at[rows] = { singleUpdateSeconds: round(single), seedLoopSeconds: loop === null ? null : round(loop), stepwiseSeconds: round(sw.backfillSeconds), transitions: sw.transitions, invocations: sw.invocations, batches: sw.batches, workflowSeconds: round(sw.workflowSeconds) };
-      bench.log(`  single ${round(single)} s, loop ${loop === null ? '-' : round(loop)} s, stepwise ${round(sw.backfillSeconds)} s (${sw.batches} batches, ${sw.invocations} invocations, ${sw.transitions} transitions)`);
+      // (a), (c) and (c') run in rounds, side by side, and each ratio is the median of the rounds' own ratios: the
+      // host's speed drifts over minutes here, and a ratio of two medians measured minutes apart carries that drift.
+      // Every other round runs in reverse order, so a drift within a round favours neither side.
+      const withParallel = rows === opts.rows && opts.parallelism > 1;
+      const rounds: { single: number; stepwise: StepwiseRun; parallel?: StepwiseRun }[] = [];
+      for (let r = 0; r < opts.repeat; r += 1) {
+        bench.log(`${rows} rows, round ${r + 1}/${opts.repeat}: (a) single UPDATE, (c) stepwise${withParallel ? `, (c') ${opts.parallelism} key ranges` : ''}${r % 2 ? ' (reverse order)' : ''}`);
+        const steps: (() => Promise<unknown>)[] = [];
+        const cur: Partial<(typeof rounds)[number]> = {};
+        steps.push(async () => (cur.single = await bench.singleUpdate(rows)));
+        steps.push(async () => (cur.stepwise = await bench.stepwise(rows, false)));
+        if (withParallel) steps.push(async () => (cur.parallel = await bench.stepwise(rows, false, opts.parallelism)));
+        for (const step of r % 2 ? steps.reverse() : steps) await step();
+        rounds.push(cur as (typeof rounds)[number]);
+        bench.log(`  single ${round(cur.single!)} s, stepwise ${round(cur.stepwise!.backfillSeconds)} s (×${round(cur.stepwise!.backfillSeconds / cur.single!, 3)})${cur.parallel ? `, ranges ${round(cur.parallel.backfillSeconds)} s (×${round(cur.parallel.backfillSeconds / cur.single!, 3)})` : ''}`);
+      }
+      const sw = medianBy(rounds.map((r) => r.stepwise), (r) => r.backfillSeconds);
+      const single = median(rounds.map((r) => r.single));
+      const ratios = rounds.map((r) => round(r.stepwise.backfillSeconds / r.single, 3));
+      at[rows] = { singleUpdateSeconds: round(single), seedLoopSeconds: loop === null ? null : round(loop), stepwiseSeconds: round(sw.backfillSeconds), ratio: median(ratios), ratios, transitions: sw.transitions, invocations: sw.invocations, batches: sw.batches, workflowSeconds: round(sw.workflowSeconds) };
+      if (withParallel) {
+        const ratiosP = rounds.map((r) => round(r.parallel!.backfillSeconds / r.single, 3));
+        parallel = { run: medianBy(rounds.map((r) => r.parallel!), (r) => r.backfillSeconds), ratio: median(ratiosP), ratios: ratiosP };
+      }
+      bench.log(`  ${rows} rows: single ${round(single)} s, loop ${loop === null ? '-' : round(loop)} s, stepwise ${round(sw.backfillSeconds)} s, ratio ${median(ratios)} (${sw.batches} batches, ${sw.invocations} invocations, ${sw.transitions} transitions)`);
     }
     const main = at[opts.rows]!;
-    let parallel: Awaited<ReturnType<Bench['stepwise']>> | undefined;
-    if (opts.parallelism > 1) {
-      bench.log(`${opts.rows} rows: (c') stepwise with ${opts.parallelism} key ranges in parallel`);
-      parallel = await bench.stepwise(opts.rows, false, opts.parallelism);
-      bench.log(`  parallel ${round(parallel.backfillSeconds)} s (${parallel.batches} batches, ${parallel.invocations} invocations, ${parallel.transitions} transitions)`);
-    }
     bench.log(`${opts.rows} rows: (d) stepwise with ${opts.writers} concurrent writers`);
     const busy = await bench.stepwise(opts.rows, true);
     bench.log(`${opts.rows} rows: (d) the same writers on an idle table`);
@@ -350,12 +386,16 @@ async function main() {
       singleUpdateSeconds: main.singleUpdateSeconds,
       seedLoopSeconds: main.seedLoopSeconds,
       stepwiseSeconds: main.stepwiseSeconds,
-      ratioToSingleUpdate: round(main.stepwiseSeconds / main.singleUpdateSeconds, 3),
+      // The median of the rounds' own ratios ((c) and (a) measured side by side); `ratioOfMedians` beside it.
+      ratioToSingleUpdate: main.ratio,
+      ratioOfMedians: round(main.stepwiseSeconds / main.singleUpdateSeconds, 3),
+      ratiosByRound: main.ratios,
       ratioSeedLoopToSingleUpdate: main.seedLoopSeconds === null ? null : round(main.seedLoopSeconds / main.singleUpdateSeconds, 3),
       parallelism: parallel ? opts.parallelism : null,
-      stepwiseParallelSeconds: parallel ? round(parallel.backfillSeconds) : null,
-      ratioParallelToSingleUpdate: parallel ? round(parallel.backfillSeconds / main.singleUpdateSeconds, 3) : null,
-      parallelTransitions: parallel?.transitions ?? null,
+      stepwiseParallelSeconds: parallel ? round(parallel.run.backfillSeconds) : null,
+      ratioParallelToSingleUpdate: parallel ? parallel.ratio : null,
+      parallelRatiosByRound: parallel?.ratios ?? null,
+      parallelTransitions: parallel?.run.transitions ?? null,
       scaling: small ? round(main.stepwiseSeconds / small.stepwiseSeconds, 2) : null,
       scalingRows: small ? opts.scalingRows : null,
       scalingDetail: small
@@ -405,14 +445,14 @@ async function main() {
   }
 }
 
-function printTable(f: Record<string, unknown> & { rows: number; triggerOverhead: Record<string, number> }, at: Record<number, Record<string, number | null>>, sizes: number[]) {
+function printTable(f: Record<string, unknown> & { rows: number; triggerOverhead: Record<string, number> }, at: Record<number, SizeFigures>, sizes: number[]) {
   const cell = (v: unknown) => (v === null || v === undefined ? '–' : String(v));
   const lines: string[] = [];
   lines.push('', `Backfill of "Product".price → new_price_cents (PostgreSQL ${(f.machine as { postgres: string }).postgres})`, '');
-  lines.push(['rows', '(a) single UPDATE s', '(b) runbook loop s', '(c) stepwise s', 'stepwise/single', 'batches', 'invocations', 'transitions'].join(' | '));
+  lines.push(['rows', '(a) single UPDATE s', '(b) runbook loop s', '(c) stepwise s', 'stepwise/single (median of rounds)', 'batches', 'invocations', 'transitions'].join(' | '));
   for (const rows of sizes) {
     const r = at[rows]!;
-    lines.push([rows, r.singleUpdateSeconds, cell(r.seedLoopSeconds), r.stepwiseSeconds, round((r.stepwiseSeconds as number) / (r.singleUpdateSeconds as number), 3), r.batches, r.invocations, r.transitions].join(' | '));
+    lines.push([rows, r.singleUpdateSeconds, cell(r.seedLoopSeconds), r.stepwiseSeconds, `${r.ratio} (rounds: ${r.ratios.join(', ')})`, r.batches, r.invocations, r.transitions].join(' | '));
   }
   if (f.parallelism) lines.push(`${f.rows} rows, ${cell(f.parallelism)} key ranges in parallel: ${cell(f.stepwiseParallelSeconds)} s, stepwise/single ${cell(f.ratioParallelToSingleUpdate)}, ${cell(f.parallelTransitions)} transitions`);
   lines.push('', `scaling (t at ${f.rows} / t at ${cell(f.scalingRows)}): ${cell(f.scaling)}   detail: ${JSON.stringify(f.scalingDetail)}`);

@@ -87,3 +87,14 @@ export function asStepwiseError(err: unknown): StepwiseError {
   const message = err instanceof Error ? err.message : String(err);
   return new StepwiseError('SW_INTERNAL', message, 'This is a bug in Stepwise or an unexpected failure; see the cause.', {}, { cause: err });
 }
+
+/**
+ * A statement that may outlast the Data API's 45 s call limit (CREATE INDEX CONCURRENTLY, VALIDATE CONSTRAINT, the
+ * backup copy) is still running on the database when this invocation's time is up. Not a failure: the task is retried
+ * (`LONG_STATEMENT_RETRY`), and the next invocation waits for the same statement instead of starting it again.
+ */
+export class StatementRunningError extends StepwiseError {
+  constructor(message: string, details: StepwiseErrorDetails = {}) {
+    super('SW_STATEMENT_RUNNING', message, 'Nothing to do: the phase is retried and picks up the running statement. To stop it, roll the migration back (rollback cancels it).', details, { retryable: true });
+  }
+}

@@ -10,7 +10,7 @@ import {
   type SqlParameter,
 } from '@aws-sdk/client-rds-data';
 import { LockTimeoutError, StepwiseError } from '../errors';
-import type { Executor, QueryResult, Row, SqlParams, SqlValue, TransactionOptions } from './executor';
+import type { Executor, QueryOptions, QueryResult, Row, SqlParams, SqlValue, TransactionOptions } from './executor';
 import { isTransientDataApiError, mapDataApiError } from './map-data-api-error';
 
 /** Backoff of the executor's retries (transient Data API errors, lock timeouts). */
@@ -60,8 +60,8 @@ export class DataApiExecutor implements Executor {
   }
 
   /** Runs one statement in autocommit, retrying transient errors. */
-  query<R extends Row = Row>(sql: string, params?: SqlParams): Promise<QueryResult<R>> {
-    return this.run<R>(sql, params, undefined);
+  query<R extends Row = Row>(sql: string, params?: SqlParams, options: QueryOptions = {}): Promise<QueryResult<R>> {
+    return this.run<R>(sql, params, undefined, options.continueAfterTimeout === true);
   }
 
   /** See `Executor.transaction`. */
@@ -115,7 +115,7 @@ export class DataApiExecutor implements Executor {
     }
   }
 
-  private async run<R extends Row>(sql: string, params: SqlParams | undefined, transactionId: string | undefined): Promise<QueryResult<R>> {
+  private async run<R extends Row>(sql: string, params: SqlParams | undefined, transactionId: string | undefined, continueAfterTimeout = false): Promise<QueryResult<R>> {
     const { client, resourceArn, secretArn, database } = this.options;
     const command = new ExecuteStatementCommand({
       resourceArn,
@@ -125,10 +125,12 @@ export class DataApiExecutor implements Executor {
       parameters: toSqlParameters(params),
       transactionId,
       includeResultMetadata: true,
+      ...(continueAfterTimeout ? { continueAfterTimeout: true } : {}),
     });
     const send = (): Promise<ExecuteStatementCommandOutput> => client.send(command);
-    // Inside a transaction a failed call is never resent: it may have run, and the transaction decides.
-    const output = transactionId
+    // Inside a transaction a failed call is never resent: it may have run, and the transaction decides. Nor is a call
+    // that lets its statement run on: the statement may be running, and the caller watches it instead.
+    const output = transactionId || continueAfterTimeout
       ? await send().catch((err: unknown) => Promise.reject(mapDataApiError(err, { sql })))
       : await this.withRetry(send, sql);
     return { rows: decodeRecords<R>(output), rowsAffected: output.numberOfRecordsUpdated ?? 0 };

@@ -27,13 +27,22 @@ export interface QueryResult<R extends Row = Row> {
 
 export interface Executor {
   /** Runs one statement (autocommit, or inside the enclosing transaction). */
-  query<R extends Row = Row>(sql: string, params?: SqlParams): Promise<QueryResult<R>>;
+  query<R extends Row = Row>(sql: string, params?: SqlParams, options?: QueryOptions): Promise<QueryResult<R>>;
   /**
    * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. With `lockTimeoutMs`, the
    * transaction starts with `SET LOCAL lock_timeout`, and a lock timeout (SQLSTATE 55P03) is retried with jittered
    * backoff up to `retries` times before a `LockTimeoutError` is thrown.
    */
   transaction<T>(fn: (tx: Executor) => Promise<T>, options?: TransactionOptions): Promise<T>;
+}
+
+export interface QueryOptions {
+  /**
+   * Let the statement run on after the Data API's 45 s call limit (`continueAfterTimeout`): the call then fails with
+   * a statement timeout (`isStatementTimeout`) while the statement goes on; the caller watches it in
+   * pg_stat_activity (lib/phases/long-statement.ts). Such a call is never resent. Autocommit only.
+   */
+  readonly continueAfterTimeout?: boolean;
 }
 
 export interface TransactionOptions {

@@ -98,7 +98,7 @@ export function mapDataApiError(err: unknown, context: MapErrorContext = {}): St
       DB_ERROR_CODE,
       `Statement ran longer than the Data API allows (45 s): ${message}`,
       'Make batches smaller or the statement cheaper; the Data API cannot run one statement for longer than 45 s.',
-      details,
+      { ...details, statementTimeout: true },
       { cause: err },
     );
   }
@@ -123,4 +123,9 @@ export function mapDataApiError(err: unknown, context: MapErrorContext = {}): St
     details,
     { cause: err },
   );
+}
+
+/** True for the error of a call that passed the Data API's statement time limit (`StatementTimeoutException`). */
+export function isStatementTimeout(err: unknown): boolean {
+  return err instanceof StepwiseError && err.details.statementTimeout === true;
 }

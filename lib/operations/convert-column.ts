@@ -203,8 +203,17 @@ export const convertColumn = {
               sql: `SELECT NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = (:table)::regclass AND conname = :check AND NOT convalidated) AS skip`,
               params: { table: t, check: objectNames(ctx.spec.name).notNullCheck },
             },
+            // A full scan: on a big table longer than one Data API call.
+            long: true,
           },
         ],
+        // After a VALIDATE that outlasted its call, this is the only word on how it ended.
+        check: {
+          sql: `SELECT NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = (:table)::regclass AND conname = :check AND NOT convalidated) AS ok`,
+          params: { table: t, check: objectNames(ctx.spec.name).notNullCheck },
+          failure: `constraint ${objectNames(ctx.spec.name).notNullCheck} is not validated after VALIDATE CONSTRAINT`,
+          hint: 'A row with a NULL new value exists (verify reports it) or the VALIDATE was cancelled; the phase retries.',
+        },
       },
       {
         id: 'constrain.set-not-null',
@@ -388,7 +397,7 @@ function indexStep(ctx: Ctx, indexName: string): Step {
     transactional: false,
     statements: [
       { sql: `DROP INDEX CONCURRENTLY IF EXISTS ${idx}`, skipWhen: { sql: `${valid} OR NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :schema AND c.relname = :index) AS skip`, params } },
-      { sql: `CREATE INDEX CONCURRENTLY IF NOT EXISTS ${quoteIdent(indexName)} ON ${t} (${quoteIdent(ctx.op.newColumn)})` },
+      { sql: `CREATE INDEX CONCURRENTLY IF NOT EXISTS ${quoteIdent(indexName)} ON ${t} (${quoteIdent(ctx.op.newColumn)})`, long: true },
     ],
     check: {
       sql: `${valid} AS ok`,

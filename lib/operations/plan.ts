@@ -22,6 +22,12 @@ export interface Query {
  */
 export interface Statement extends Query {
   readonly skipWhen?: Query;
+  /**
+   * The statement scans the whole table and can outlast one Data API call (45 s) and one invocation (CREATE INDEX
+   * CONCURRENTLY, VALIDATE CONSTRAINT): it is sent tagged, with `continueAfterTimeout`, and watched until it ends
+   * (lib/phases/long-statement.ts). Only in a step that is not `transactional`; the step needs a `check`.
+   */
+  readonly long?: boolean;
 }
 
 /**

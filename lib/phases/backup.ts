@@ -1,11 +1,12 @@
 import { objectNames, STATE_SCHEMA } from '../operations/names';
 import { quoteIdent, quoteTable } from '../sql/quote';
-import { PreflightError } from '../errors';
+import { PreflightError, StepwiseError } from '../errors';
 import { STATE_TABLE } from '../operations/names';
 import type { ValidationIssue } from '../operations/operation';
 import type { Spec } from '../spec';
-import { claimMigration, MigrationStatus, readMigration } from '../state/migration-state';
+import { claimMigration, MigrationStatus, readMigration, recordBackupSender } from '../state/migration-state';
 import type { BackupResult, PhaseEvent } from '../workflow/state';
+import { DEFAULT_PHASE_BUDGET_MS, longStatementClock, longStatementTag, runLongStatement, waitForTagged } from './long-statement';
 import { loadPhaseContext, type PhaseDeps } from './phase-context';
 
 /**
@@ -13,17 +14,36 @@ import { loadPhaseContext, type PhaseDeps } from './phase-context';
  * column into `_stepwise."<name>_backup"`: after contract drops the old column, this copy is the way back.
  * (On AWS, the stack can take an Aurora cluster snapshot as well.) Reads take ACCESS SHARE only.
  */
-export async function backupPhase(event: PhaseEvent, { db }: PhaseDeps): Promise<BackupResult> {
+export async function backupPhase(event: PhaseEvent, deps: PhaseDeps): Promise<BackupResult> {
+  const { db } = deps;
   const { spec, table, operation, ctx } = await loadPhaseContext(event, db);
   await recheckBeforeFirstChange(db, spec, operation.validate(ctx));
+  // The copy reads the whole table: on a big one it outlasts a Data API call and this invocation (long-statement.ts).
+  const tag = longStatementTag(spec.name, 'backup.copy');
+  const clock = longStatementClock(deps, DEFAULT_PHASE_BUDGET_MS);
+  const what = `the backup copy of ${table.schema}.${table.name}`;
+  const waited = await waitForTagged(db, tag, clock, what);
   const before = await claimMigrationFresh(db, spec, table.estimatedRows, event.execution);
+  const execution = event.execution ?? null;
+  const sentBefore = await recordBackupSender(db, spec.name, execution);
   const backup = `${quoteIdent(STATE_SCHEMA)}.${quoteIdent(objectNames(spec.name).backupTable)}`;
-  if (before.fresh) await db.query(`DROP TABLE IF EXISTS ${backup}`);
+  // A fresh claim drops a stale copy, but never the one this execution's earlier attempt made (a CREATE TABLE AS is
+  // one transaction: if the table exists, it is complete).
+  const ours = waited || (execution !== null && sentBefore === execution);
+  if (before.fresh && !ours) await db.query(`DROP TABLE IF EXISTS ${backup}`);
   const pk = quoteIdent(table.primaryKey.column);
   const col = quoteIdent(spec.operation.column);
-  await db.query(`CREATE TABLE IF NOT EXISTS ${backup} AS SELECT ${pk}, ${col} FROM ${quoteTable(table)}`);
+  const location = `${STATE_SCHEMA}.${objectNames(spec.name).backupTable}`;
+  const exists = async () => (await db.query<{ ok: boolean }>('SELECT to_regclass(:backup) IS NOT NULL AS ok', { backup })).rows[0]?.ok === true;
+  // Kept from an earlier attempt of this execution, or made now (and then perhaps watched past its call).
+  const how = (await exists()) ? 'kept' : await runLongStatement(db, { sql: `CREATE TABLE IF NOT EXISTS ${backup} AS SELECT ${pk}, ${col} FROM ${quoteTable(table)}` }, tag, clock, what);
+  if (how !== 'kept' && !(await exists())) {
+    throw new StepwiseError('SW_BACKUP_FAILED', `${what} ended without creating ${location}`, 'The copy was cancelled or failed (disk full?); read the database log, then run the phase again.', { migration: spec.name, backup: location });
+  }
+  // Counting a copy that outlasted one call would outlast one too: the table's estimate stands in.
+  if (how !== 'sent') return { location, rows: table.estimatedRows, rowsEstimated: true };
   const rows = Number((await db.query(`SELECT count(*) AS n FROM ${backup}`)).rows[0]?.n ?? 0);
-  return { location: `${STATE_SCHEMA}.${objectNames(spec.name).backupTable}`, rows };
+  return { location, rows };
 }
 
 /**

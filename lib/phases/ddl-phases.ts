@@ -7,6 +7,7 @@ import { acceptHandover, markPhase, markPhaseStatement, MigrationStatus, READ_SW
 import type { PhaseEvent, PhaseSummary } from '../workflow/state';
 import type { Plan, Statement } from '../operations/plan';
 import { executePlan } from './execute-plan';
+import { cancelLongStatements, DEFAULT_PHASE_BUDGET_MS, longStatementClock } from './long-statement';
 import { loadPhaseContext, type PhaseDeps } from './phase-context';
 
 /** Expand: the new column, the sync trigger (dualWrite: trigger) and the index, each step idempotent. */
@@ -79,7 +80,10 @@ export async function rollbackPhase(event: PhaseEvent, deps: PhaseDeps): Promise
   }
   // First the phase: a backfill batch still in flight (a key range of a failed Map state) sees it and stops.
   await markPhase(deps.db, spec.name, Phase.Rollback);
-  const steps = await executePlan(deps.db, operation.rollback(ctx), spec.lockTimeoutMs);
+  // A CREATE INDEX CONCURRENTLY or VALIDATE still running from a forward phase would hold up the DROPs below.
+  const cancelled = await cancelLongStatements(deps.db, spec.name);
+  if (cancelled.length) deps.log?.('cancelled long statements', { pids: cancelled });
+  const steps = await executePlan(deps.db, operation.rollback(ctx), spec.lockTimeoutMs, { migration: spec.name, clock: longStatementClock(deps, DEFAULT_PHASE_BUDGET_MS) });
   const backup = `${quoteIdent(STATE_SCHEMA)}.${quoteIdent(objectNames(spec.name).backupTable)}`;
   await deps.db.query(`DROP TABLE IF EXISTS ${backup}`);
   await markPhase(deps.db, spec.name, Phase.Rollback, MigrationStatus.RolledBack);
@@ -98,7 +102,7 @@ async function runDdlPhase(
   const now = deps.now ?? Date.now;
   const started = now();
   const context = await loadPhaseContext(event, deps.db);
-  const steps = await executePlan(deps.db, plan(context), context.spec.lockTimeoutMs);
+  const steps = await executePlan(deps.db, plan(context), context.spec.lockTimeoutMs, { migration: context.spec.name, clock: longStatementClock(deps, DEFAULT_PHASE_BUDGET_MS) });
   await markPhase(deps.db, context.spec.name, phase, status);
   return { steps, seconds: (now() - started) / 1000 };
 }

@@ -1,9 +1,22 @@
 import type { Executor } from '../db/executor';
 import { LockTimeoutError, StepwiseError } from '../errors';
 import type { Plan, Statement, Step } from '../operations/plan';
+import { longStatementTag, migrationTagPrefix, runLongStatement, waitForTagged, type LongStatementClock } from './long-statement';
+
+/** Long statements (`Statement.long`): the migration that tags them and the phase's clock. */
+export interface LongStatements {
+  readonly migration: string;
+  readonly clock: LongStatementClock;
+}
 
 /** Runs a phase's plan in order; returns the ids of the steps run. Each step is idempotent, so a retry is safe. */
-export async function executePlan(db: Executor, plan: Plan, lockTimeoutMs: number): Promise<string[]> {
+export async function executePlan(db: Executor, plan: Plan, lockTimeoutMs: number, long?: LongStatements): Promise<string[]> {
+  // An earlier invocation's long statement may still run: wait for it before anything is sent. Even the idempotent
+  // steps before it would otherwise queue an ALTER TABLE (ACCESS EXCLUSIVE) behind it, and its own step would drop
+  // the index it is building.
+  if (long && plan.some((step) => step.statements.some((s) => s.long))) {
+    await waitForTagged(db, migrationTagPrefix(long.migration), long.clock, 'a long statement of this migration');
+  }
   const done: string[] = [];
   for (const step of plan) {
     if (step.transactional) {
@@ -11,7 +24,7 @@ export async function executePlan(db: Executor, plan: Plan, lockTimeoutMs: numbe
         throw err instanceof LockTimeoutError ? await withBlockers(db, step, err) : err;
       });
     } else {
-      await runStatements(db, step);
+      await runStatements(db, step, long);
     }
     await runCheck(db, step);
     done.push(step.id);
@@ -19,10 +32,16 @@ export async function executePlan(db: Executor, plan: Plan, lockTimeoutMs: numbe
   return done;
 }
 
-async function runStatements(db: Executor, step: Step): Promise<void> {
+async function runStatements(db: Executor, step: Step, long?: LongStatements): Promise<void> {
+  const hasLong = step.statements.some((s) => s.long);
+  if (hasLong && (step.transactional || !long)) {
+    throw new StepwiseError('SW_INTERNAL', `step ${step.id} has a long statement but runs ${step.transactional ? 'in a transaction' : 'without a clock'}`, 'A long statement runs alone in autocommit, with the phase\'s clock.');
+  }
+  const tag = hasLong && long ? longStatementTag(long.migration, step.id) : undefined;
   for (const statement of step.statements) {
     if (await shouldSkip(db, statement)) continue;
-    await db.query(statement.sql, statement.params);
+    if (statement.long && tag && long) await runLongStatement(db, statement, tag, long.clock, `step ${step.id}`);
+    else await db.query(statement.sql, statement.params);
   }
 }
 

@@ -9,6 +9,11 @@ export interface PhaseDeps {
   readonly db: Executor;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * When this invocation must have answered (ms since the epoch): the Lambda's remaining time less a margin. Long
+   * statements are watched until then. @default 40 s after the phase starts
+   */
+  readonly deadline?: number;
   /** Progress lines for long phases (backfill, verify). */
   readonly log?: (message: string, data?: Record<string, unknown>) => void; // debug level: one line per batch
 }

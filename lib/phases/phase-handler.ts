@@ -5,6 +5,7 @@ import type { Phase } from '../constants';
 import { executorFromEnv } from '../db/create-executor';
 import { asStepwiseError } from '../errors';
 import { BackfillAction, type PhaseEvent } from '../workflow/state';
+import { DEFAULT_PHASE_BUDGET_MS, LONG_STATEMENT_MARGIN_MS } from './long-statement';
 import { runPhase } from './run-phase';
 
 const logger = new Logger({ serviceName: 'stepwise' });
@@ -23,12 +24,13 @@ const eventSchema = z.object({
  * and the fix in the message (which becomes the execution's Cause).
  */
 export function makePhaseHandler(phase: Phase) {
-  return async (event: unknown): Promise<unknown> => {
+  return async (event: unknown, context?: { getRemainingTimeInMillis?: () => number }): Promise<unknown> => {
     const parsed = eventSchema.parse(event) as PhaseEvent;
     logger.appendKeys({ phase, execution: parsed.execution });
     const started = Date.now();
     try {
-      const result = await runPhase(phase, parsed, { db: executorFromEnv(), log: (message, data) => logger.debug(message, data ?? {}) });
+      const deadline = phaseDeadline(started, context?.getRemainingTimeInMillis?.());
+      const result = await runPhase(phase, parsed, { db: executorFromEnv(), deadline, log: (message, data) => logger.debug(message, data ?? {}) });
       metrics.addMetric(`${phase}Seconds`, MetricUnit.Seconds, (Date.now() - started) / 1000);
       logger.info('phase finished', { result: result as Record<string, unknown> });
       return result;
@@ -42,4 +44,14 @@ export function makePhaseHandler(phase: Phase) {
       metrics.publishStoredMetrics();
     }
   };
+}
+
+/**
+ * Until when a phase may watch a long statement: the invocation's remaining time less a margin, at most
+ * `DEFAULT_PHASE_BUDGET_MS` (the local twin's Lambda context counts down from 15 minutes, its tasks time out sooner).
+ * @internal
+ */
+export function phaseDeadline(started: number, remainingMs: number | undefined): number {
+  const budget = remainingMs === undefined ? DEFAULT_PHASE_BUDGET_MS : Math.min(DEFAULT_PHASE_BUDGET_MS, remainingMs - LONG_STATEMENT_MARGIN_MS);
+  return started + Math.max(0, budget);
 }

@@ -64,6 +64,9 @@ export const STATE_DDL: readonly string[] = [
   `ALTER TABLE ${STATE} ADD COLUMN IF NOT EXISTS handover text, ADD COLUMN IF NOT EXISTS milestone_announced integer NOT NULL DEFAULT 0`,
   // Live tuning (`stepwise tune`): replace the spec's targetBatchMs / maxRowsPerSecond from the next batch; NULL: the spec's.
   `ALTER TABLE ${STATE} ADD COLUMN IF NOT EXISTS target_batch_ms integer, ADD COLUMN IF NOT EXISTS max_rows_per_second integer`,
+  // The execution that sent the backup copy: a retry of it keeps the copy (it may have finished between attempts)
+  // instead of dropping and restarting a copy that outlasts one attempt.
+  `ALTER TABLE ${STATE} ADD COLUMN IF NOT EXISTS backup_by text`,
   RANGES_DDL,
 ];
 
@@ -260,6 +263,13 @@ export async function recordBackfillTuning(db: Executor, name: string, batchSize
 }
 
 /** Records the rows_done at which the table was last vacuumed. */
+/** Records (before it is sent) which execution sends the backup copy; returns the one recorded before. */
+export async function recordBackupSender(db: Executor, name: string, execution: string | null): Promise<string | null> {
+  const before = (await db.query<{ backup_by: string | null }>(`SELECT backup_by FROM ${STATE} WHERE name = :name`, { name })).rows[0]?.backup_by ?? null;
+  await db.query(`UPDATE ${STATE} SET backup_by = :execution WHERE name = :name`, { name, execution });
+  return before;
+}
+
 export async function recordVacuum(db: Executor, name: string, rowsDone: number): Promise<void> {
   await db.query(`UPDATE ${STATE} SET vacuumed_at_rows = :rows WHERE name = :name`, { name, rows: rowsDone });
 }

@@ -47,8 +47,11 @@ export const PHASE_BUNDLE_TARGET = 'node22';
 export const PHASE_ARCHITECTURE = lambda.Architecture.ARM_64;
 /** Memory of every phase function, in MiB. */
 export const PHASE_MEMORY_MB = 256;
-/** Timeout of every phase function except backfill. */
-export const PHASE_TIMEOUT = Duration.seconds(60);
+/**
+ * Timeout of every phase function except backfill: room for one 45 s Data API call that starts a long statement
+ * (CREATE INDEX CONCURRENTLY, VALIDATE, the backup copy) and for watching it (lib/phases/long-statement.ts).
+ */
+export const PHASE_TIMEOUT = Duration.seconds(120);
 /** Retention of each phase function's log group. */
 export const PHASE_LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
 /** `POWERTOOLS_SERVICE_NAME` of every phase function. */
@@ -73,6 +76,13 @@ export const RETRYABLE_ERRORS: readonly string[] = [
   'Sandbox.Timedout',
   'States.Timeout',
 ];
+
+/**
+ * Retry of any phase task whose long statement is still running (`StatementRunningError`, SW_STATEMENT_RUNNING): each
+ * attempt watches it for up to 90 s, then waits 30 s. 2,000 attempts ≈ 2.5 days of CREATE INDEX CONCURRENTLY, at ~5
+ * history events per attempt (10,000 of the execution's 25,000).
+ */
+export const LONG_STATEMENT_RETRY = { errors: ['StatementRunningError'], maxAttempts: 2000, backoffRate: 1, interval: Duration.seconds(30) } as const;
 
 /** Retry of a forward phase task on {@link RETRYABLE_ERRORS}. */
 export const PHASE_RETRY = { maxAttempts: 2, backoffRate: 2, interval: Duration.seconds(5) } as const;

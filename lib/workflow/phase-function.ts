@@ -38,7 +38,7 @@ export interface PhaseFunctionProps {
   readonly entryDir?: string;
   /**
    * Lambda timeout.
-   * @default PHASE_TIMEOUT (60 seconds)
+   * @default PHASE_TIMEOUT (120 seconds)
    */
   readonly timeout?: Duration;
   /**
@@ -77,7 +77,7 @@ export function grantDataApiAccess(grantee: iam.IGrantable, clusterArn: string, 
 
 /**
  * One phase handler as a Lambda function, with everything pinned: Node 22 on ARM64, active tracing, 256 MiB, a
- * 60-second timeout (backfill passes its own), its own log group kept one month, and a role that can write its logs,
+ * 120-second timeout (backfill passes its own), its own log group kept one month, and a role that can write its logs,
  * send traces and reach the database only through the Data API.
  *
  * @example

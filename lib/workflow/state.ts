@@ -59,6 +59,8 @@ export interface BackupResult {
   /** Where the backup is: a snapshot identifier on AWS, a table name locally. */
   readonly location: string;
   readonly rows: number;
+  /** `rows` is the table's estimate: the copy outlasted one Data API call, and counting it would too. */
+  readonly rowsEstimated?: boolean;
 }
 
 export interface PhaseSummary {

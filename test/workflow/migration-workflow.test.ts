@@ -42,12 +42,12 @@ describe('MigrationWorkflow', () => {
       expect(phases).toEqual(['backfill', 'backup', 'constrain', 'contract', 'expand', 'preflight', 'rollback', 'verify', 'window']);
     });
 
-    it('gives backfill its time box plus 30 s and every other phase 60 s', () => {
+    it('gives backfill its time box plus 30 s and every other phase 120 s (a 45 s Data API call and watching it)', () => {
       template.hasResourceProperties('AWS::Lambda::Function', {
         Timeout: 70, Environment: { Variables: Match.objectLike({ STEPWISE_PHASE: 'backfill' }) },
       });
       template.hasResourceProperties('AWS::Lambda::Function', {
-        Timeout: 60, Environment: { Variables: Match.objectLike({ STEPWISE_PHASE: 'expand' }) },
+        Timeout: 120, Environment: { Variables: Match.objectLike({ STEPWISE_PHASE: 'expand' }) },
       });
     });
 
@@ -195,6 +195,13 @@ describe('MigrationWorkflow', () => {
       } });
       expect(JSON.stringify(definition)).not.toContain('JSONata');
       expect(definition['TimeoutSeconds']).toBe(Duration.days(90).toSeconds());
+    });
+
+    it('retries a phase whose long statement still runs, patiently, in every phase task that has one', () => {
+      for (const name of [StateName.Backup, StateName.Expand, StateName.Constrain, StateName.Rollback]) {
+        const retry = (states[name] as unknown as { Retry?: { ErrorEquals: string[]; MaxAttempts: number; IntervalSeconds: number; BackoffRate: number }[] }).Retry ?? [];
+        expect([name, retry.find((r) => r.ErrorEquals.includes('StatementRunningError'))]).toEqual([name, { ErrorEquals: ['StatementRunningError'], MaxAttempts: 2000, IntervalSeconds: 30, BackoffRate: 1 }]);
+      }
     });
 
     it('comments every state and times out every task', () => {

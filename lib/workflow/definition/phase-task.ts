@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Phase } from '../../constants';
-import { PHASE_RETRY, RETRYABLE_ERRORS } from '../defaults';
+import { LONG_STATEMENT_RETRY, PHASE_RETRY, RETRYABLE_ERRORS } from '../defaults';
 import type { BackfillAction } from '../state';
 import type { Slot, StateName } from '../state-names';
 import { EXECUTION_ID_PATH, type DefinitionContext } from './context';
@@ -52,5 +52,7 @@ export function phaseTask(ctx: DefinitionContext, name: StateName, options: Phas
   });
   // Phases are idempotent: a lock timeout or a transient database error is retried with backoff.
   task.addRetry({ errors: [...RETRYABLE_ERRORS], ...retry });
+  // A long statement still running is not a failure: the next attempt watches it again (never sends it twice).
+  task.addRetry({ errors: [...LONG_STATEMENT_RETRY.errors], maxAttempts: LONG_STATEMENT_RETRY.maxAttempts, backoffRate: LONG_STATEMENT_RETRY.backoffRate, interval: LONG_STATEMENT_RETRY.interval });
   return task;
 }

@@ -1,0 +1,147 @@
+import { createHash } from 'node:crypto';
+import type { Executor, SqlParams } from '../db/executor';
+import { isStatementTimeout } from '../db/map-data-api-error';
+import { StatementRunningError } from '../errors';
+
+/**
+ * Statements that can outlast one Data API call (45 s) and one Lambda invocation: CREATE INDEX CONCURRENTLY,
+ * VALIDATE CONSTRAINT and the backup copy scan the whole table. They are sent with `continueAfterTimeout` and a tag
+ * comment at the start of their text, so that Postgres shows them in pg_stat_activity under a name that this and any
+ * later invocation can find:
+ *
+ *   1. before a phase with long statements runs anything, a tagged statement of the migration still running (sent by
+ *      an earlier invocation) is waited for, never sent again: a second CREATE INDEX CONCURRENTLY, or the step's DROP
+ *      of the "invalid" index being built, would throw away hours of work, and the phase's earlier (idempotent) steps
+ *      would queue their ALTER TABLE behind it;
+ *   2. the statement is sent; if the call hits the Data API limit, the statement runs on and is watched the same way;
+ *   3. when this invocation's time is up and the statement still runs, `StatementRunningError` (SW_STATEMENT_RUNNING)
+ *      ends it; the state machine retries the phase (`LONG_STATEMENT_RETRY`), which waits again (1.).
+ *
+ * Whether the statement succeeded is the step's `check` (the index is valid, the constraint validated): a statement
+ * watched after a timeout has no result of its own. Rollback cancels the migration's tagged statements first.
+ */
+
+/** Pause between two looks at pg_stat_activity while a long statement runs. */
+export const LONG_STATEMENT_POLL_MS = 2_000;
+/**
+ * Longest a phase invocation watches a long statement (from its start). Under the phase Lambda's timeout
+ * (`PHASE_TIMEOUT`, 120 s) with room for the 45 s Data API call that started the statement.
+ */
+export const DEFAULT_PHASE_BUDGET_MS = 90_000;
+/** Time a phase keeps for itself after it stops watching (the answer, the error, the Lambda's own margin). */
+export const LONG_STATEMENT_MARGIN_MS = 5_000;
+
+/** Where a phase's own time ends, and how it waits. */
+export interface LongStatementClock {
+  /** Stop watching at this time (ms since the epoch) and raise SW_STATEMENT_RUNNING. */
+  readonly deadline: number;
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+/** A long statement of one migration, as pg_stat_activity shows it. */
+export interface RunningStatement {
+  readonly pid: number;
+  readonly seconds: number;
+  /** CREATE INDEX progress, when Postgres reports it: `phase` and the share of blocks done (0–100). */
+  readonly progress: string | null;
+}
+
+/** Hex digest naming the migration in tags (the spec name never goes into SQL text). @internal */
+function migrationDigest(migration: string): string {
+  return createHash('sha256').update(migration).digest('hex').slice(0, 16);
+}
+
+/**
+ * The tag comment of one step's long statements: `stepwise:<digest of the migration>:<step id>`. Step ids are
+ * Stepwise's own constants (`expand.index`), never user input.
+ */
+export function longStatementTag(migration: string, stepId: string): string {
+  if (!/^[a-z0-9.-]+$/.test(stepId)) throw new Error(`step id ${stepId} cannot go into a tag`);
+  return `${migrationTagPrefix(migration)}${stepId}`;
+}
+
+/** The start of every tag of one migration's long statements. */
+export function migrationTagPrefix(migration: string): string {
+  return `stepwise:${migrationDigest(migration)}:`;
+}
+
+/** The statement text as sent: the tag comment first, where pg_stat_activity's truncated `query` keeps it. */
+export function taggedSql(tag: string, sql: string): string {
+  return `/* ${tag} */ ${sql}`;
+}
+
+const RUNNING_SQL = [
+  'SELECT a.pid, round(extract(epoch FROM now() - a.query_start)::numeric, 1)::float8 AS seconds,',
+  "  CASE WHEN p.pid IS NULL THEN NULL ELSE p.phase || CASE WHEN p.blocks_total > 0 THEN ' ' || round(100.0 * p.blocks_done / p.blocks_total) || ' %' ELSE '' END END AS progress",
+  'FROM pg_stat_activity a LEFT JOIN pg_stat_progress_create_index p ON p.pid = a.pid',
+  "WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.state = 'active' AND left(a.query, (:len)::int) = :prefix",
+  'ORDER BY a.query_start',
+].join('\n');
+
+/** Tagged statements running now whose tag starts with `tagPrefix` (one step's tag, or a migration's). */
+export async function runningTagged(db: Executor, tagPrefix: string): Promise<RunningStatement[]> {
+  const prefix = `/* ${tagPrefix}`;
+  const { rows } = await db.query(RUNNING_SQL, { prefix, len: prefix.length });
+  return rows.map((r) => ({ pid: Number(r.pid), seconds: Number(r.seconds ?? 0), progress: r.progress === null ? null : String(r.progress) }));
+}
+
+/**
+ * Waits until no statement tagged `tag` runs; `StatementRunningError` when `clock.deadline` comes first.
+ * @returns whether there was one to wait for.
+ */
+export async function waitForTagged(db: Executor, tag: string, clock: LongStatementClock, what: string): Promise<boolean> {
+  let waited = false;
+  for (;;) {
+    const running = await runningTagged(db, tag);
+    if (running.length === 0) return waited;
+    waited = true;
+    const first = running[0]!;
+    if (clock.now() + LONG_STATEMENT_POLL_MS >= clock.deadline) {
+      throw new StatementRunningError(
+        `${what} is still running (pid ${first.pid}, ${Math.round(first.seconds)} s${first.progress ? `, ${first.progress}` : ''})`,
+        { tag, pid: first.pid, seconds: first.seconds, progress: first.progress },
+      );
+    }
+    await clock.sleep(LONG_STATEMENT_POLL_MS);
+  }
+}
+
+/**
+ * Sends one long statement (after any earlier attempt of it has ended) and returns once it has ended on the database.
+ * A call that passes the Data API limit is not an error: the statement runs on and is waited for.
+ * @returns `sent` when this call's statement finished within the call, `watched` when it had to be waited for.
+ */
+export async function runLongStatement(
+  db: Executor,
+  statement: { readonly sql: string; readonly params?: SqlParams | undefined },
+  tag: string,
+  clock: LongStatementClock,
+  what: string,
+): Promise<'sent' | 'watched'> {
+  try {
+    await db.query(taggedSql(tag, statement.sql), statement.params, { continueAfterTimeout: true });
+    return 'sent';
+  } catch (err) {
+    if (!isStatementTimeout(err)) throw err;
+  }
+  await waitForTagged(db, tag, clock, what);
+  return 'watched';
+}
+
+/** Cancels (pg_cancel_backend) every long statement of `migration` still running; returns their pids. */
+export async function cancelLongStatements(db: Executor, migration: string): Promise<number[]> {
+  const running = await runningTagged(db, migrationTagPrefix(migration));
+  for (const r of running) await db.query('SELECT pg_cancel_backend(:pid::int) AS cancelled', { pid: r.pid });
+  return running.map((r) => r.pid);
+}
+
+/** The clock of a phase: its deadline (or `budgetMs` from now), `now` and `sleep` from its deps. */
+export function longStatementClock(deps: { readonly now?: () => number; readonly sleep?: (ms: number) => Promise<void>; readonly deadline?: number }, budgetMs: number): LongStatementClock {
+  const now = deps.now ?? Date.now;
+  return {
+    deadline: deps.deadline ?? now() + budgetMs,
+    now,
+    sleep: deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+  };
+}

@@ -1,0 +1,155 @@
+import type pg from 'pg';
+import { Phase } from '../../lib/constants';
+import { StatementRunningError } from '../../lib/errors';
+import { runPhase } from '../../lib/phases/run-phase';
+import { realSleep } from '../../lib/phases/phase-context';
+import { seedProducts } from '../e2e/e2e-helpers';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database';
+
+jest.setTimeout(120_000);
+
+/**
+ * Statements that outlast one Data API call (the emulator's limit is set to 2 s here, as Aurora's is 45 s; a lock wait of the other statements ends at lock_timeout, well before):
+ * CREATE INDEX CONCURRENTLY and the backup copy are held up by a session of the test (deterministically: a snapshot
+ * or a lock, never a timing), so each phase invocation ends with SW_STATEMENT_RUNNING. The assertions: the statement
+ * is never sent twice (the same backend runs it across attempts, the index is never dropped and rebuilt), the phase
+ * completes once the statement ends, and rollback cancels a statement still running.
+ */
+
+const EXECUTION = 'arn:aws:states:us-east-1:000000000000:execution:stepwise:long-statements';
+
+function spec(name: string) {
+  return {
+    name,
+    table: { name: 'Product' },
+    operation: { type: 'convert-column', column: 'price', newColumn: 'price_cents', newType: 'integer', using: 'round(price * 100)', index: { name: 'Product_price_cents_idx' } },
+    backfill: { batchSize: 500, pauseMs: 0 },
+  };
+}
+
+/** Runs phases as the state machine would, with a deadline per invocation (`budgetMs` from its start). */
+class Attempts {
+  state: Record<string, unknown>;
+  constructor(
+    private readonly db: TestDatabase,
+    spec: unknown,
+  ) {
+    this.state = { spec };
+  }
+
+  async run(phase: Phase, budgetMs: number): Promise<unknown> {
+    const result = await runPhase(phase, { execution: EXECUTION, state: this.state as never, slot: phase }, { db: this.db.executor, sleep: realSleep, deadline: Date.now() + budgetMs });
+    this.state = { ...this.state, [phase]: result };
+    return result;
+  }
+
+  /** One invocation that must end with SW_STATEMENT_RUNNING; returns the running statement's pid. */
+  async stillRunning(phase: Phase): Promise<number> {
+    const err = await this.run(phase, 0).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (!(err instanceof StatementRunningError)) throw Object.assign(err as Error, { message: `${(err as Error).message} ${JSON.stringify((err as { details?: unknown }).details)}` });
+    expect((err as StatementRunningError).code).toBe('SW_STATEMENT_RUNNING');
+    return Number((err as StatementRunningError).details.pid);
+  }
+}
+
+/** A session holding a snapshot (REPEATABLE READ, no lock on "Product"): CREATE INDEX CONCURRENTLY waits for it. */
+async function holdSnapshot(db: TestDatabase): Promise<pg.PoolClient> {
+  const client = await db.pg.connect();
+  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+  await client.query('SELECT count(*) FROM pg_class');
+  return client;
+}
+
+async function indexState(db: TestDatabase): Promise<{ oid: number; valid: boolean } | undefined> {
+  const r = await db.pg.query(`SELECT c.oid::int AS oid, i.indisvalid AS valid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid WHERE c.relname = 'Product_price_cents_idx'`);
+  return r.rows[0];
+}
+
+async function taggedRunning(db: TestDatabase): Promise<{ pid: number; query: string }[]> {
+  const r = await db.pg.query(`SELECT pid, query FROM pg_stat_activity WHERE state = 'active' AND query LIKE '/* stepwise:%'`);
+  return r.rows;
+}
+
+describe('statements longer than one Data API call', () => {
+  let db: TestDatabase;
+
+  beforeEach(async () => {
+    db = await createTestDatabase('long_statements', { statementTimeoutMs: 2_000 });
+    await seedProducts(db, 2_000);
+    // No autovacuum holding up expand's ALTER TABLE: only the test's own sessions hold anything up.
+    await db.pg.query('ALTER TABLE "Product" SET (autovacuum_enabled = false)');
+  });
+  afterEach(() => db.close());
+
+  it('CREATE INDEX CONCURRENTLY: watched across attempts, never sent twice, done once it ends', async () => {
+    const attempts = new Attempts(db, spec('long-index'));
+    await attempts.run(Phase.Preflight, 30_000);
+    await attempts.run(Phase.Backup, 30_000);
+    const snapshot = await holdSnapshot(db);
+    let released = false;
+    try {
+      const pid = await attempts.stillRunning(Phase.Expand);
+      const building = await indexState(db);
+      expect(building).toEqual({ oid: expect.any(Number), valid: false });
+      expect(await taggedRunning(db)).toEqual([{ pid, query: expect.stringMatching(/^\/\* stepwise:[0-9a-f]{16}:expand\.index \*\/ CREATE INDEX CONCURRENTLY/) }]);
+
+      // The retry finds the same build still running: it neither drops the "invalid" index nor starts another.
+      expect(await attempts.stillRunning(Phase.Expand)).toBe(pid);
+      expect(await indexState(db)).toEqual(building);
+
+      await snapshot.query('COMMIT');
+      released = true;
+      await attempts.run(Phase.Expand, 60_000);
+      expect(await indexState(db)).toEqual({ oid: building!.oid, valid: true });
+      expect(await taggedRunning(db)).toEqual([]);
+    } finally {
+      if (!released) await snapshot.query('ROLLBACK').catch(() => undefined);
+      snapshot.release();
+    }
+  });
+
+  it('rollback cancels a CREATE INDEX CONCURRENTLY still running and drops what expand added', async () => {
+    const attempts = new Attempts(db, spec('long-rollback'));
+    await attempts.run(Phase.Preflight, 30_000);
+    await attempts.run(Phase.Backup, 30_000);
+    const snapshot = await holdSnapshot(db);
+    try {
+      await attempts.stillRunning(Phase.Expand);
+      expect(await taggedRunning(db)).toHaveLength(1);
+      // The snapshot is still held: without the cancel, DROP INDEX CONCURRENTLY would wait for the build.
+      await attempts.run(Phase.Rollback, 60_000);
+      expect(await taggedRunning(db)).toEqual([]);
+      expect(await indexState(db)).toBeUndefined();
+      const cols = await db.pg.query(`SELECT attname FROM pg_attribute WHERE attrelid = '"Product"'::regclass AND attname = 'price_cents' AND NOT attisdropped`);
+      expect(cols.rows).toEqual([]);
+    } finally {
+      await snapshot.query('ROLLBACK').catch(() => undefined);
+      snapshot.release();
+    }
+  });
+
+  it('the backup copy: waited for across attempts, kept (not redone) once it has finished', async () => {
+    const attempts = new Attempts(db, spec('long-backup'));
+    await attempts.run(Phase.Preflight, 30_000);
+    const lock = await db.pg.connect();
+    let released = false;
+    try {
+      await lock.query('BEGIN');
+      await lock.query('LOCK TABLE "Product" IN ACCESS EXCLUSIVE MODE');
+      const pid = await attempts.stillRunning(Phase.Backup);
+      expect(await attempts.stillRunning(Phase.Backup)).toBe(pid);
+      await lock.query('COMMIT');
+      released = true;
+      const result = (await attempts.run(Phase.Backup, 60_000)) as { rows: number; rowsEstimated?: boolean; location: string };
+      expect(result).toEqual({ location: expect.stringContaining('long-backup'), rows: 2_000, rowsEstimated: true });
+      const copied = await db.pg.query(`SELECT count(*)::int AS n FROM _stepwise."${result.location.split('.')[1]}"`);
+      expect(copied.rows[0].n).toBe(2_000);
+    } finally {
+      if (!released) await lock.query('ROLLBACK').catch(() => undefined);
+      lock.release();
+    }
+  });
+});
