@@ -98,3 +98,14 @@ export class StatementRunningError extends StepwiseError {
     super('SW_STATEMENT_RUNNING', message, 'Nothing to do: the phase is retried and picks up the running statement. To stop it, roll the migration back (rollback cancels it).', details, { retryable: true });
   }
 }
+
+/**
+ * A step's post-check failed (an index left invalid, a constraint not validated): the step's statements ran, but their
+ * effect is not there. Retried by the state machine (`RETRYABLE_ERRORS`): every step is idempotent, and the retry
+ * repairs what it can (an invalid index is dropped and rebuilt).
+ */
+export class StepCheckFailedError extends StepwiseError {
+  constructor(message: string, hint: string, details: StepwiseErrorDetails = {}) {
+    super('SW_STEP_CHECK_FAILED', message, hint, details, { retryable: true });
+  }
+}

@@ -415,6 +415,41 @@ export function sessionsCheck(sessions: readonly SessionFacts[], table: TableFac
   };
 }
 
+/** Where the migration role's `statement_timeout` comes from (pg_settings), when something set it. */
+export interface StatementTimeoutFacts {
+  /** In milliseconds; 0: none. */
+  readonly ms: number;
+  /** pg_settings.source: `configuration file` (the parameter group), `user` (ALTER ROLE), `database`, `client`, … */
+  readonly source: string;
+}
+
+export async function readStatementTimeout(db: Executor): Promise<StatementTimeoutFacts> {
+  const row = (await db.query<{ ms: number; source: string }>(
+    `SELECT (SELECT setting::bigint FROM pg_settings WHERE name = 'statement_timeout') AS ms, (SELECT source FROM pg_settings WHERE name = 'statement_timeout') AS source`,
+  )).rows[0];
+  return { ms: Number(row?.ms ?? 0), source: String(row?.source ?? 'default') };
+}
+
+/**
+ * A `statement_timeout` from the server, the role or the database also cancels Stepwise's long statements (CREATE
+ * INDEX CONCURRENTLY, VALIDATE, the backup copy), which are meant to outlast the Data API's 45 s call
+ * (`continueAfterTimeout`): warned, since on a small table they end well before it. One set by the client for its
+ * session (the local Data API emulator sets 45 s, as the call limit) is not the server's.
+ */
+export function statementTimeoutCheck(facts: StatementTimeoutFacts): PreflightCheck {
+  const name = 'statement-timeout';
+  if (facts.ms === 0 || facts.source === 'client' || facts.source === 'session' || facts.source === 'default') {
+    return { name, status: 'pass', message: 'no server, role or database statement_timeout cancels long statements', hint: '' };
+  }
+  return {
+    name,
+    status: 'warn',
+    code: 'SW_STATEMENT_TIMEOUT_SET',
+    message: `statement_timeout is ${facts.ms} ms (from ${facts.source}): the index build, VALIDATE and the backup copy are cancelled if they run longer`,
+    hint: 'For the migration role: ALTER ROLE <role> SET statement_timeout = 0 (or raise it above the longest full-table scan), then run again.',
+  };
+}
+
 // ── runbook checklist: tested in staging, maintenance window ───────────────────────────────────────────────────────
 
 /** An execution ARN of Step Functions (`arn:aws:states:…:execution:…`), as `spec.testedIn` may name one. */

@@ -11,7 +11,12 @@ export interface PostgresServer {
   /** `postgres://postgres:<password>@127.0.0.1:<port>/postgres` */
   readonly url: string;
   readonly port: number;
-  /** Stops the server and deletes its data directory. Safe to call twice. */
+  /**
+   * Stops the server as a restart does (fast shutdown: every session is terminated, SQLSTATE 57P01) and starts it
+   * again on the same port and data: for tests of what a real server restart does to a phase.
+   */
+  restart(): Promise<void>;
+  /** Stops the server and deletes its data directory (unless the caller gave `dataDir`). Safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -22,6 +27,8 @@ export interface StartPostgresOptions {
   readonly dataDir?: string;
   /** Receives the server's log lines. @default discard */
   readonly log?: (line: string) => void;
+  /** Password of the `postgres` user (needed to start again on an existing `dataDir`). @default random */
+  readonly password?: string;
 }
 
 /** Where servers keep their data: `<tmpdir>/stepwise-pg/<owner pid>-<random>/data`. */
@@ -61,7 +68,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const dataDir = options.dataDir ?? join(home, 'data');
   await mkdir(home, { recursive: true });
   const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const password = randomBytes(12).toString('hex');
+  const password = options.password ?? randomBytes(12).toString('hex');
   const recent: string[] = [];
   const log = (line: string): void => {
     recent.push(line);
@@ -77,7 +84,8 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       user: 'postgres',
       password,
       authMethod: 'scram-sha-256',
-      persistent: false,
+      // The data directory is removed by `stop()` below (when it is ours), never by a restart.
+      persistent: true,
       createPostgresUser: true,
       initdbFlags: ['--encoding=UTF8', '--locale=C', '--no-sync', '--no-instructions'],
       postgresFlags: SERVER_FLAGS.flatMap((f) => ['-c', f]),
@@ -107,6 +115,10 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     return {
       url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
       port,
+      restart: async () => {
+        await server.stop();
+        await server.start();
+      },
       stop: () => (stopping ??= entry.stop()),
     };
   }

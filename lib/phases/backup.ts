@@ -4,7 +4,7 @@ import { PreflightError, StepwiseError } from '../errors';
 import { STATE_TABLE } from '../operations/names';
 import type { ValidationIssue } from '../operations/operation';
 import type { Spec } from '../spec';
-import { claimMigration, MigrationStatus, readMigration, recordBackupSender } from '../state/migration-state';
+import { claimMigration, MigrationStatus, readBackupSender, readMigration, recordBackupSender } from '../state/migration-state';
 import type { BackupResult, PhaseEvent } from '../workflow/state';
 import { DEFAULT_PHASE_BUDGET_MS, longStatementClock, longStatementTag, runLongStatement, waitForTagged } from './long-statement';
 import { loadPhaseContext, type PhaseDeps } from './phase-context';
@@ -25,12 +25,13 @@ export async function backupPhase(event: PhaseEvent, deps: PhaseDeps): Promise<B
   const waited = await waitForTagged(db, tag, clock, what);
   const before = await claimMigrationFresh(db, spec, table.estimatedRows, event.execution);
   const execution = event.execution ?? null;
-  const sentBefore = await recordBackupSender(db, spec.name, execution);
   const backup = `${quoteIdent(STATE_SCHEMA)}.${quoteIdent(objectNames(spec.name).backupTable)}`;
   // A fresh claim drops a stale copy, but never the one this execution's earlier attempt made (a CREATE TABLE AS is
-  // one transaction: if the table exists, it is complete).
-  const ours = waited || (execution !== null && sentBefore === execution);
+  // one transaction: if the table exists, it is complete). The sender is recorded only after the drop: an attempt that
+  // died before the drop must not make its retry keep the stale copy.
+  const ours = waited || (execution !== null && (await readBackupSender(db, spec.name)) === execution);
   if (before.fresh && !ours) await db.query(`DROP TABLE IF EXISTS ${backup}`);
+  await recordBackupSender(db, spec.name, execution);
   const pk = quoteIdent(table.primaryKey.column);
   const col = quoteIdent(spec.operation.column);
   const location = `${STATE_SCHEMA}.${objectNames(spec.name).backupTable}`;

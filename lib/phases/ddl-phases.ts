@@ -81,9 +81,10 @@ export async function rollbackPhase(event: PhaseEvent, deps: PhaseDeps): Promise
   // First the phase: a backfill batch still in flight (a key range of a failed Map state) sees it and stops.
   await markPhase(deps.db, spec.name, Phase.Rollback);
   // A CREATE INDEX CONCURRENTLY or VALIDATE still running from a forward phase would hold up the DROPs below.
-  const cancelled = await cancelLongStatements(deps.db, spec.name);
+  const clock = longStatementClock(deps, DEFAULT_PHASE_BUDGET_MS);
+  const cancelled = await cancelLongStatements(deps.db, spec.name, clock);
   if (cancelled.length) deps.log?.('cancelled long statements', { pids: cancelled });
-  const steps = await executePlan(deps.db, operation.rollback(ctx), spec.lockTimeoutMs, { migration: spec.name, clock: longStatementClock(deps, DEFAULT_PHASE_BUDGET_MS) });
+  const steps = await executePlan(deps.db, operation.rollback(ctx), spec.lockTimeoutMs, { migration: spec.name, clock });
   const backup = `${quoteIdent(STATE_SCHEMA)}.${quoteIdent(objectNames(spec.name).backupTable)}`;
   await deps.db.query(`DROP TABLE IF EXISTS ${backup}`);
   await markPhase(deps.db, spec.name, Phase.Rollback, MigrationStatus.RolledBack);

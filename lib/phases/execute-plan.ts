@@ -1,5 +1,5 @@
 import type { Executor } from '../db/executor';
-import { LockTimeoutError, StepwiseError } from '../errors';
+import { LockTimeoutError, StepCheckFailedError, StepwiseError } from '../errors';
 import type { Plan, Statement, Step } from '../operations/plan';
 import { longStatementTag, migrationTagPrefix, runLongStatement, waitForTagged, type LongStatementClock } from './long-statement';
 
@@ -55,7 +55,7 @@ async function runCheck(db: Executor, step: Step): Promise<void> {
   if (!step.check) return;
   const row = (await db.query<{ ok: boolean }>(step.check.sql, step.check.params)).rows[0];
   if (row?.ok !== true) {
-    throw new StepwiseError('SW_STEP_CHECK_FAILED', step.check.failure, step.check.hint, { step: step.id }, { retryable: true });
+    throw new StepCheckFailedError(step.check.failure, step.check.hint, { step: step.id });
   }
 }
 

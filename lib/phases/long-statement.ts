@@ -25,9 +25,10 @@ import { StatementRunningError } from '../errors';
 export const LONG_STATEMENT_POLL_MS = 2_000;
 /**
  * Longest a phase invocation watches a long statement (from its start). Under the phase Lambda's timeout
- * (`PHASE_TIMEOUT`, 120 s) with room for the 45 s Data API call that started the statement.
+ * (`PHASE_TIMEOUT`, 120 s) with room for one more 45 s Data API call after the watch (a long statement sent once an
+ * earlier one has ended): 60 + 45 + the margin < 120.
  */
-export const DEFAULT_PHASE_BUDGET_MS = 90_000;
+export const DEFAULT_PHASE_BUDGET_MS = 60_000;
 /** Time a phase keeps for itself after it stops watching (the answer, the error, the Lambda's own margin). */
 export const LONG_STATEMENT_MARGIN_MS = 5_000;
 
@@ -43,6 +44,10 @@ export interface LongStatementClock {
 export interface RunningStatement {
   readonly pid: number;
   readonly seconds: number;
+  /** What it waits for, e.g. `Lock/virtualxid` (a CREATE INDEX CONCURRENTLY waiting for old transactions); null: running. */
+  readonly waiting: string | null;
+  /** The sessions blocking it (pg_blocking_pids). */
+  readonly blockedBy: readonly number[];
   /** CREATE INDEX progress, when Postgres reports it: `phase` and the share of blocks done (0–100). */
   readonly progress: string | null;
 }
@@ -53,8 +58,8 @@ function migrationDigest(migration: string): string {
 }
 
 /**
- * The tag comment of one step's long statements: `stepwise:<digest of the migration>:<step id>`. Step ids are
- * Stepwise's own constants (`expand.index`), never user input.
+ * The tag comment of one step's long statements: `stepwise/<digest of the migration>/<step id>`. Step ids are
+ * Stepwise's own constants (`expand.index`), never user input. No `:` in it: the Data API reads `:name` as a parameter.
  */
 export function longStatementTag(migration: string, stepId: string): string {
   if (!/^[a-z0-9.-]+$/.test(stepId)) throw new Error(`step id ${stepId} cannot go into a tag`);
@@ -63,7 +68,7 @@ export function longStatementTag(migration: string, stepId: string): string {
 
 /** The start of every tag of one migration's long statements. */
 export function migrationTagPrefix(migration: string): string {
-  return `stepwise:${migrationDigest(migration)}:`;
+  return `stepwise/${migrationDigest(migration)}/`;
 }
 
 /** The statement text as sent: the tag comment first, where pg_stat_activity's truncated `query` keeps it. */
@@ -73,6 +78,7 @@ export function taggedSql(tag: string, sql: string): string {
 
 const RUNNING_SQL = [
   'SELECT a.pid, round(extract(epoch FROM now() - a.query_start)::numeric, 1)::float8 AS seconds,',
+  "  a.wait_event_type || '/' || a.wait_event AS waiting, array_to_json(pg_blocking_pids(a.pid))::text AS blocked_by,",
   "  CASE WHEN p.pid IS NULL THEN NULL ELSE p.phase || CASE WHEN p.blocks_total > 0 THEN ' ' || round(100.0 * p.blocks_done / p.blocks_total) || ' %' ELSE '' END END AS progress",
   'FROM pg_stat_activity a LEFT JOIN pg_stat_progress_create_index p ON p.pid = a.pid',
   "WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.state = 'active' AND left(a.query, (:len)::int) = :prefix",
@@ -83,7 +89,13 @@ const RUNNING_SQL = [
 export async function runningTagged(db: Executor, tagPrefix: string): Promise<RunningStatement[]> {
   const prefix = `/* ${tagPrefix}`;
   const { rows } = await db.query(RUNNING_SQL, { prefix, len: prefix.length });
-  return rows.map((r) => ({ pid: Number(r.pid), seconds: Number(r.seconds ?? 0), progress: r.progress === null ? null : String(r.progress) }));
+  return rows.map((r) => ({
+    pid: Number(r.pid),
+    seconds: Number(r.seconds ?? 0),
+    waiting: r.waiting === null ? null : String(r.waiting),
+    blockedBy: (JSON.parse(String(r.blocked_by ?? '[]')) as number[]).map(Number),
+    progress: r.progress === null ? null : String(r.progress),
+  }));
 }
 
 /**
@@ -98,9 +110,10 @@ export async function waitForTagged(db: Executor, tag: string, clock: LongStatem
     waited = true;
     const first = running[0]!;
     if (clock.now() + LONG_STATEMENT_POLL_MS >= clock.deadline) {
+      const waits = first.waiting ? `, waiting for ${first.waiting}${first.blockedBy.length ? ` held by pid ${first.blockedBy.join(', ')}` : ''}` : '';
       throw new StatementRunningError(
-        `${what} is still running (pid ${first.pid}, ${Math.round(first.seconds)} s${first.progress ? `, ${first.progress}` : ''})`,
-        { tag, pid: first.pid, seconds: first.seconds, progress: first.progress },
+        `${what} is still running (pid ${first.pid}, ${Math.round(first.seconds)} s${first.progress ? `, ${first.progress}` : ''}${waits})`,
+        { tag, pid: first.pid, seconds: first.seconds, progress: first.progress, waiting: first.waiting, blockedBy: first.blockedBy },
       );
     }
     await clock.sleep(LONG_STATEMENT_POLL_MS);
@@ -129,11 +142,21 @@ export async function runLongStatement(
   return 'watched';
 }
 
-/** Cancels (pg_cancel_backend) every long statement of `migration` still running; returns their pids. */
-export async function cancelLongStatements(db: Executor, migration: string): Promise<number[]> {
-  const running = await runningTagged(db, migrationTagPrefix(migration));
-  for (const r of running) await db.query('SELECT pg_cancel_backend(:pid::int) AS cancelled', { pid: r.pid });
-  return running.map((r) => r.pid);
+/**
+ * Cancels every long statement of `migration` still running, in one statement (a pid read first and cancelled later
+ * could by then be a pooled session running something else), then waits until they are gone. Returns their pids.
+ */
+export async function cancelLongStatements(db: Executor, migration: string, clock: LongStatementClock): Promise<number[]> {
+  const prefix = `/* ${migrationTagPrefix(migration)}`;
+  const { rows } = await db.query(
+    [
+      'SELECT a.pid, pg_cancel_backend(a.pid) AS cancelled FROM pg_stat_activity a',
+      "WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.state = 'active' AND left(a.query, (:len)::int) = :prefix",
+    ].join('\n'),
+    { prefix, len: prefix.length },
+  );
+  if (rows.length) await waitForTagged(db, migrationTagPrefix(migration), clock, 'a cancelled long statement of this migration');
+  return rows.map((r) => Number(r.pid));
 }
 
 /** The clock of a phase: its deadline (or `budgetMs` from now), `now` and `sleep` from its deps. */

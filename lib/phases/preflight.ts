@@ -11,6 +11,8 @@ import {
   readPrivileges,
   readServerVersion,
   readSessions,
+  readStatementTimeout,
+  statementTimeoutCheck,
   readSize,
   sessionsCheck,
   sizeCheck,
@@ -234,6 +236,7 @@ async function collectChecks(db: Executor, spec: Spec, options: PreflightCheckOp
     return sizeCheck(size, table.estimatedRows);
   });
   await soft('sessions', async () => sessionsCheck(await readSessions(db, spec), table));
+  await soft('statement-timeout', async () => statementTimeoutCheck(await readStatementTimeout(db)));
   if (size) add(headroomCheck(size, table.estimatedRows, !!spec.operation.index));
 
   // 9. The runbook's checklist items a program can read from the spec (the others are confirmed at ApproveStart).

@@ -263,11 +263,14 @@ export async function recordBackfillTuning(db: Executor, name: string, batchSize
 }
 
 /** Records the rows_done at which the table was last vacuumed. */
-/** Records (before it is sent) which execution sends the backup copy; returns the one recorded before. */
-export async function recordBackupSender(db: Executor, name: string, execution: string | null): Promise<string | null> {
-  const before = (await db.query<{ backup_by: string | null }>(`SELECT backup_by FROM ${STATE} WHERE name = :name`, { name })).rows[0]?.backup_by ?? null;
+/** The execution that sent the migration's backup copy (see `recordBackupSender`), or null. */
+export async function readBackupSender(db: Executor, name: string): Promise<string | null> {
+  return (await db.query<{ backup_by: string | null }>(`SELECT backup_by FROM ${STATE} WHERE name = :name`, { name })).rows[0]?.backup_by ?? null;
+}
+
+/** Records, just before it is sent, which execution sends the backup copy. */
+export async function recordBackupSender(db: Executor, name: string, execution: string | null): Promise<void> {
   await db.query(`UPDATE ${STATE} SET backup_by = :execution WHERE name = :name`, { name, execution });
-  return before;
 }
 
 export async function recordVacuum(db: Executor, name: string, rowsDone: number): Promise<void> {

@@ -71,6 +71,8 @@ export const STATE_MACHINE_LOG_PREFIX = '/aws/vendedlogs/states/';
 export const RETRYABLE_ERRORS: readonly string[] = [
   'LockTimeoutError',
   'DatabaseError',
+  // A step's statements ran but their effect is missing (an index left invalid): the retry repairs it.
+  'StepCheckFailedError',
   // A Lambda killed at its timeout (or a task past TimeoutSeconds): every phase is idempotent and the backfill resumes
   // from the cursor in the state table, so running it again is the right answer, not a rollback.
   'Sandbox.Timedout',
@@ -79,7 +81,7 @@ export const RETRYABLE_ERRORS: readonly string[] = [
 
 /**
  * Retry of any phase task whose long statement is still running (`StatementRunningError`, SW_STATEMENT_RUNNING): each
- * attempt watches it for up to 90 s, then waits 30 s. 2,000 attempts ≈ 2.5 days of CREATE INDEX CONCURRENTLY, at ~5
+ * attempt watches it for up to 60 s, then waits 30 s. 2,000 attempts ≈ 2 days of CREATE INDEX CONCURRENTLY, at ~5
  * history events per attempt (10,000 of the execution's 25,000).
  */
 export const LONG_STATEMENT_RETRY = { errors: ['StatementRunningError'], maxAttempts: 2000, backoffRate: 1, interval: Duration.seconds(30) } as const;

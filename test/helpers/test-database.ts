@@ -39,8 +39,8 @@ export function testServerUrl(): string {
 export async function createTestDatabase(
   prefix: string,
   emulatorOptions: Omit<DataApiEmulatorOptions, 'databaseUrl'> = {},
+  serverUrl: string = testServerUrl(),
 ): Promise<TestDatabase> {
-  const serverUrl = testServerUrl();
   const name = `${prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 40)}_${randomBytes(4).toString('hex')}`;
   await createDatabase(serverUrl, name);
   const url = new URL(serverUrl);

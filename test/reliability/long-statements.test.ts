@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { Phase } from '../../lib/constants';
-import { StatementRunningError } from '../../lib/errors';
+import { objectNames } from '../../lib/operations/names';
+import { StatementRunningError, StepCheckFailedError } from '../../lib/errors';
 import { runPhase } from '../../lib/phases/run-phase';
 import { realSleep } from '../../lib/phases/phase-context';
 import { seedProducts } from '../e2e/e2e-helpers';
@@ -22,7 +23,7 @@ function spec(name: string) {
   return {
     name,
     table: { name: 'Product' },
-    operation: { type: 'convert-column', column: 'price', newColumn: 'price_cents', newType: 'integer', using: 'round(price * 100)', index: { name: 'Product_price_cents_idx' } },
+    operation: { type: 'convert-column', column: 'price', newColumn: 'price_cents', newType: 'integer', using: 'round(price * 100)', index: { name: 'Product_price_cents_idx' }, notNull: true },
     backfill: { batchSize: 500, pauseMs: 0 },
   };
 }
@@ -69,7 +70,7 @@ async function indexState(db: TestDatabase): Promise<{ oid: number; valid: boole
 }
 
 async function taggedRunning(db: TestDatabase): Promise<{ pid: number; query: string }[]> {
-  const r = await db.pg.query(`SELECT pid, query FROM pg_stat_activity WHERE state = 'active' AND query LIKE '/* stepwise:%'`);
+  const r = await db.pg.query(`SELECT pid, query FROM pg_stat_activity WHERE state = 'active' AND query LIKE '/* stepwise/%'`);
   return r.rows;
 }
 
@@ -94,7 +95,7 @@ describe('statements longer than one Data API call', () => {
       const pid = await attempts.stillRunning(Phase.Expand);
       const building = await indexState(db);
       expect(building).toEqual({ oid: expect.any(Number), valid: false });
-      expect(await taggedRunning(db)).toEqual([{ pid, query: expect.stringMatching(/^\/\* stepwise:[0-9a-f]{16}:expand\.index \*\/ CREATE INDEX CONCURRENTLY/) }]);
+      expect(await taggedRunning(db)).toEqual([{ pid, query: expect.stringMatching(/^\/\* stepwise\/[0-9a-f]{16}\/expand\.index \*\/ CREATE INDEX CONCURRENTLY/) }]);
 
       // The retry finds the same build still running: it neither drops the "invalid" index nor starts another.
       expect(await attempts.stillRunning(Phase.Expand)).toBe(pid);
@@ -129,6 +130,71 @@ describe('statements longer than one Data API call', () => {
       await snapshot.query('ROLLBACK').catch(() => undefined);
       snapshot.release();
     }
+  });
+
+  it('a build cancelled while it is watched: the phase fails its check (never reports success), and the retry rebuilds the index', async () => {
+    const attempts = new Attempts(db, spec('long-cancelled'));
+    await attempts.run(Phase.Preflight, 30_000);
+    await attempts.run(Phase.Backup, 30_000);
+    const snapshot = await holdSnapshot(db);
+    try {
+      const watching = attempts.run(Phase.Expand, 60_000).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      // Once the build is being watched (it has run past the 2 s call limit), someone cancels it.
+      let running: { pid: number }[] = [];
+      while (running.length === 0) {
+        running = (await db.pg.query(`SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query LIKE '/* stepwise/%' AND now() - query_start > interval '3 s'`)).rows;
+        if (running.length === 0) await realSleep(50);
+      }
+      const first = await indexState(db);
+      await db.pg.query('SELECT pg_cancel_backend($1)', [running[0]!.pid]);
+      const err = await watching;
+      expect(err).toBeInstanceOf(StepCheckFailedError);
+      expect((err as StepCheckFailedError).code).toBe('SW_STEP_CHECK_FAILED');
+      expect(await indexState(db)).toEqual({ oid: first!.oid, valid: false });
+    } finally {
+      await snapshot.query('ROLLBACK').catch(() => undefined);
+      snapshot.release();
+    }
+    // The retry (StepCheckFailedError is retryable) drops the invalid index and builds it again.
+    await attempts.run(Phase.Expand, 60_000);
+    expect(await indexState(db)).toEqual({ oid: expect.any(Number), valid: true });
+  });
+
+  it('VALIDATE CONSTRAINT held up past the call limit: watched across attempts, then constrain completes', async () => {
+    const attempts = new Attempts(db, spec('long-validate'));
+    for (const phase of [Phase.Preflight, Phase.Backup, Phase.Expand]) await attempts.run(phase, 30_000);
+    let done: { done?: boolean } = {};
+    while (!done.done) done = (await attempts.run(Phase.Backfill, 30_000)) as { done?: boolean };
+    done = {};
+    while (!done.done) done = (await attempts.run(Phase.Verify, 30_000)) as { done?: boolean };
+    // As if an earlier attempt of constrain had added the NOT VALID check (its step then has nothing to do and takes no
+    // lock); a session holding SHARE UPDATE EXCLUSIVE (as a manual VACUUM or ANALYZE would): VALIDATE waits for it,
+    // writers do not.
+    await db.pg.query(`ALTER TABLE "Product" ADD CONSTRAINT "${objectNames('long-validate').notNullCheck}" CHECK (price_cents IS NOT NULL) NOT VALID`);
+    const lock = await db.pg.connect();
+    let released = false;
+    try {
+      await lock.query('BEGIN');
+      await lock.query('LOCK TABLE "Product" IN SHARE UPDATE EXCLUSIVE MODE');
+      const pid = await attempts.stillRunning(Phase.Constrain);
+      const running = await taggedRunning(db);
+      expect(running).toEqual([{ pid, query: expect.stringMatching(/^\/\* stepwise\/[0-9a-f]{16}\/constrain\.validate-check \*\/ ALTER TABLE .* VALIDATE CONSTRAINT/) }]);
+      // A writer is not held up by the waiting VALIDATE.
+      await db.pg.query('UPDATE "Product" SET price = price + 1 WHERE id = 1');
+      expect(await attempts.stillRunning(Phase.Constrain)).toBe(pid);
+      await lock.query('COMMIT');
+      released = true;
+      await attempts.run(Phase.Constrain, 60_000);
+    } finally {
+      if (!released) await lock.query('ROLLBACK').catch(() => undefined);
+      lock.release();
+    }
+    const col = await db.pg.query(`SELECT attnotnull FROM pg_attribute WHERE attrelid = '"Product"'::regclass AND attname = 'price_cents'`);
+    expect(col.rows[0].attnotnull).toBe(true);
+    expect(await taggedRunning(db)).toEqual([]);
   });
 
   it('the backup copy: waited for across attempts, kept (not redone) once it has finished', async () => {

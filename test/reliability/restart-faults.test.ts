@@ -8,6 +8,7 @@ import { PHASE_LAMBDAS } from '../../lib/local/phase-lambdas';
 import { tableChecksum, tableMustBeCleanedUp, tableSchema } from '../harness/assertions';
 import { runbookSpec, runOnDatabase, seedProducts } from '../e2e/e2e-helpers';
 import { PhaseDriver } from '../harness/run-phases';
+import { startPostgresProcess, type PostgresProcess } from '../helpers/postgres-process';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database';
 
 jest.setTimeout(120_000);
@@ -177,6 +178,74 @@ describe('Postgres restarted mid-backfill (every backend of the database termina
       const r = await db.executor.query<{ n: number }>('SELECT count(*)::int AS n FROM "Product"');
       expect(r.rows[0]!.n).toBe(ROWS);
     }
+  });
+});
+
+describe('Postgres really restarted mid-backfill (a server of its own: fast shutdown, then started again)', () => {
+  let server: PostgresProcess;
+  let db: TestDatabase;
+  let proxy: Proxy | undefined;
+  let blocker: pg.Client | undefined;
+  beforeAll(async () => {
+    server = await startPostgresProcess();
+  });
+  afterAll(async () => server.stop());
+  beforeEach(async () => {
+    db = await createTestDatabase('real_restart', {}, server.url);
+    await seedProducts(db, ROWS);
+  });
+  afterEach(async () => {
+    await proxy?.close();
+    await blocker?.end().catch(() => undefined);
+    await db.close();
+  });
+
+  it('the batch in flight dies with the server, the retried Backfill task resumes from the cursor once it is back: every row right, no batch skipped or repeated', async () => {
+    // As above, batch 4 waits on a row a direct session locked; then the server itself restarts (pg_ctl's fast
+    // shutdown: every session terminated, the postmaster gone, the port closed) and starts again on the same data.
+    // Calls made while it restarts wait at the proxy until it accepts connections again.
+    const lockedId = 3 * BATCH + 10;
+    let armed = false;
+    let restarting: Promise<void> | undefined;
+    let inRestart = false;
+    let batchCalls = 0;
+    proxy = await startProxy(db.emulator.url, async (sql) => {
+      if (inRestart) await restarting;
+      if (sql !== undefined && BATCH_SQL.test(sql)) batchCalls += 1;
+      if (armed || sql === undefined || !BATCH_SQL.test(sql)) return;
+      armed = true;
+      blocker = new pg.Client({ connectionString: db.url });
+      blocker.on('error', () => undefined);
+      await blocker.connect();
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM "Product" WHERE id = $1 FOR UPDATE', [lockedId]);
+      restarting = (async () => {
+        await waitFor(async () => {
+          const r = await db.pg.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event_type = 'Lock' AND position('UPDATE "public"."Product" SET' IN query) > 0`,
+          );
+          return r.rows[0].n > 0;
+        });
+        inRestart = true;
+        await server.restart();
+        inRestart = false;
+      })();
+    });
+
+    const { result, report, history } = await runOnDatabase({ ...db, env: { ...db.env, AWS_ENDPOINT_URL_RDS_DATA: proxy.url } }, runbookSpec());
+    await restarting;
+    expect(result.status).toBe('SUCCEEDED');
+    // The terminated batch was sent again: 12 batches of 250 and the empty one that ends the table, plus at least one.
+    // Which layer resent it depends on how the connection died: a 57P01 answer fails the Lambda and Step Functions
+    // retries the task; a connection closed before the answer is a transient error the executor retries itself.
+    expect(batchCalls).toBeGreaterThanOrEqual(ROWS / BATCH + 2);
+    const failures = history.filter((e) => e.type === 'LambdaFunctionFailed').map((e) => e.lambdaFunctionFailedEventDetails);
+    for (const f of failures) expect(f).toMatchObject({ error: 'DatabaseError', cause: expect.stringMatching(/(57P01|terminat|connect)/i) });
+    expect(report.backfill.rows).toBe(ROWS);
+    expect(report.verify.mismatches).toBe(0);
+    expect(await progress(db)).toMatchObject({ rows_done: ROWS, rows_updated: ROWS, batches: ROWS / BATCH });
+    expect(await wrongRowsAfterContract(db)).toBe(0);
   });
 });
 
