@@ -76,12 +76,15 @@ export function taggedSql(tag: string, sql: string): string {
   return `/* ${tag} */ ${sql}`;
 }
 
+/** Active sessions of this database (not this one) whose statement text starts with `:prefix` (`:len` characters). */
+const TAGGED_WHERE = "a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.state = 'active' AND left(a.query, (:len)::int) = :prefix";
+
 const RUNNING_SQL = [
   'SELECT a.pid, round(extract(epoch FROM now() - a.query_start)::numeric, 1)::float8 AS seconds,',
   "  a.wait_event_type || '/' || a.wait_event AS waiting, array_to_json(pg_blocking_pids(a.pid))::text AS blocked_by,",
   "  CASE WHEN p.pid IS NULL THEN NULL ELSE p.phase || CASE WHEN p.blocks_total > 0 THEN ' ' || round(100.0 * p.blocks_done / p.blocks_total) || ' %' ELSE '' END END AS progress",
   'FROM pg_stat_activity a LEFT JOIN pg_stat_progress_create_index p ON p.pid = a.pid',
-  "WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.state = 'active' AND left(a.query, (:len)::int) = :prefix",
+  `WHERE ${TAGGED_WHERE}`,
   'ORDER BY a.query_start',
 ].join('\n');
 
@@ -149,10 +152,7 @@ export async function runLongStatement(
 export async function cancelLongStatements(db: Executor, migration: string, clock: LongStatementClock): Promise<number[]> {
   const prefix = `/* ${migrationTagPrefix(migration)}`;
   const { rows } = await db.query(
-    [
-      'SELECT a.pid, pg_cancel_backend(a.pid) AS cancelled FROM pg_stat_activity a',
-      "WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.state = 'active' AND left(a.query, (:len)::int) = :prefix",
-    ].join('\n'),
+    `SELECT a.pid, pg_cancel_backend(a.pid) AS cancelled FROM pg_stat_activity a WHERE ${TAGGED_WHERE}`,
     { prefix, len: prefix.length },
   );
   if (rows.length) await waitForTagged(db, migrationTagPrefix(migration), clock, 'a cancelled long statement of this migration');
