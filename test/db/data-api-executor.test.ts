@@ -2,7 +2,7 @@ import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import type { Client } from 'pg';
 import { DataApiExecutor, type RetryOptions } from '../../lib/db/data-api-executor';
 import { executorFromEnv, resetExecutorCache } from '../../lib/db/create-executor';
-import { mapDataApiError, parseSqlState } from '../../lib/db/map-data-api-error';
+import { isStatementTimeout, mapDataApiError, parseSqlState } from '../../lib/db/map-data-api-error';
 import { ConfigError, DatabaseError, LockTimeoutError } from '../../lib/errors';
 import { LOCAL_AWS } from '../../lib/local/local-data-api';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database';
@@ -88,8 +88,32 @@ describe('DataApiExecutor', () => {
       db.emulator.faults.inject({ operation: 'Execute', times: 1, error: 'StatementTimeoutException' });
       const err = await executor().query('SELECT 1').catch((e: unknown) => e);
       expect(err).toMatchObject({ name: 'DatabaseError', retryable: false, details: { errorName: 'StatementTimeoutException' } });
+      expect(isStatementTimeout(err)).toBe(true);
       expect(sleeps).toHaveLength(0);
     });
+
+    it('never resends a call whose statement may run on (continueAfterTimeout), even after a transient error', async () => {
+      db.emulator.faults.inject({ operation: 'Execute', times: 1, error: 'ConnectionReset' });
+      const err = await executor().query('SELECT 1', {}, { continueAfterTimeout: true }).catch((e: unknown) => e);
+      // Resent, the call would have succeeded (the fault fires once).
+      expect(err).toMatchObject({ name: 'DatabaseError' });
+      expect(sleeps).toHaveLength(0);
+      expect(db.emulator.faults.pending()).toBe(0);
+    });
+
+    it('lets a statement run on past the call limit with continueAfterTimeout', async () => {
+      const short = await createTestDatabase('executor_cat', { statementTimeoutMs: 300 });
+      try {
+        const err = await short.executor.query('SELECT pg_sleep(5)', {}, { continueAfterTimeout: true }).catch((e: unknown) => e);
+        expect(isStatementTimeout(err)).toBe(true);
+        // The statement is still running on the server after the call failed.
+        const running = await short.pg.query(`SELECT pid FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(5)' AND state = 'active'`);
+        expect(running.rows).toHaveLength(1);
+        await short.pg.query('SELECT pg_cancel_backend($1)', [running.rows[0].pid]);
+      } finally {
+        await short.close();
+      }
+    }, 30_000);
   });
 
   describe('transaction', () => {
