@@ -4,7 +4,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { SNAPSHOT_CALL_TIMEOUT, SNAPSHOT_CREATE_RETRY, SNAPSHOT_DESCRIBE_RETRY } from '../defaults';
 import { Slot, StateName } from '../state-names';
 import { EXECUTION_ID_PATH, SNAPSHOT_ID_PATH, SNAPSHOT_STATUS_PATH, SPEC_NAME_PATH, type ClusterSnapshotContext, type DefinitionContext } from './context';
-import { catchInto } from './loop-until';
+import { catchInto, chainWithExit } from './loop-until';
 
 /** Prefix of every snapshot identifier Stepwise creates; IAM is scoped to `cluster-snapshot:<prefix>*`. */
 export const SNAPSHOT_ID_PREFIX = 'stepwise-';
@@ -139,11 +139,5 @@ export function clusterSnapshot(ctx: DefinitionContext, snapshot: ClusterSnapsho
     .when(sfn.Condition.not(sfn.Condition.stringEquals(SNAPSHOT_STATUS_PATH, 'available')), failed);
   create.next(ready);
 
-  const exitBranch: sfn.INextable = {
-    next(state: sfn.IChainable): sfn.Chain {
-      ready.otherwise(state);
-      return sfn.Chain.sequence(ready, state);
-    },
-  };
-  return sfn.Chain.custom(create, [exitBranch], ready);
+  return chainWithExit(create, ready, (state) => ready.otherwise(state));
 }

@@ -9,7 +9,7 @@ import { continuationEntry, continueAsNew } from './continue-as-new';
 import { parallelBackfill } from './parallel-backfill';
 import { ERROR_PATH, SNAPSHOT_ID_PATH, SPEC_NAME_PATH, type DefinitionContext } from './context';
 import { notifyAndFail } from './fail-flow';
-import { catchInto } from './loop-until';
+import { catchInto, chainWithExit } from './loop-until';
 import { continueOnFailure, notify } from './notify';
 import { phaseTask } from './phase-task';
 import { rollbackFlow } from './rollback-flow';
@@ -260,12 +260,8 @@ function backfillByMode(ctx: DefinitionContext, sequential: sfn.Chain, parallel:
   })
     .when(sfn.Condition.and(sfn.Condition.isPresent(parallelism), sfn.Condition.numberGreaterThan(parallelism, 1)), parallel)
     .otherwise(sequential);
-  const exit: sfn.INextable = {
-    next(state: sfn.IChainable): sfn.Chain {
-      sequential.next(state);
-      parallel.next(state);
-      return sfn.Chain.sequence(mode, state);
-    },
-  };
-  return sfn.Chain.custom(mode, [exit], mode);
+  return chainWithExit(mode, mode, (state) => {
+    sequential.next(state);
+    parallel.next(state);
+  });
 }

@@ -7,13 +7,22 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
  */
 export function loopUntil(start: sfn.State, choice: sfn.Choice, exit: sfn.Condition, loopBack: sfn.IChainable): sfn.Chain {
   choice.otherwise(loopBack);
-  const exitBranch: sfn.INextable = {
+  return chainWithExit(start, choice, (state) => choice.when(exit, state));
+}
+
+/**
+ * A chain from `start` to `last` that leaves by one or several branches: `.next(state)` calls `connect(state)` to
+ * wire each branch to `state`, so a sub-workflow with several ways out (a loop's exit, a Choice's branches, a polled
+ * snapshot) still reads as one step in a `Chain`.
+ */
+export function chainWithExit(start: sfn.State, last: sfn.State, connect: (next: sfn.IChainable) => void): sfn.Chain {
+  const exit: sfn.INextable = {
     next(state: sfn.IChainable): sfn.Chain {
-      choice.when(exit, state);
-      return sfn.Chain.sequence(choice, state);
+      connect(state);
+      return sfn.Chain.sequence(last, state);
     },
   };
-  return sfn.Chain.custom(start, [exitBranch], choice);
+  return sfn.Chain.custom(start, [exit], last);
 }
 
 /** `<result>.continueAsNew` is true: the loop hands over to a new execution (both backfill loops). */

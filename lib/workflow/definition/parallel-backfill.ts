@@ -5,7 +5,7 @@ import { BackfillAction } from '../state';
 import { Slot, StateName } from '../state-names';
 import { fmt } from './chatbot-message';
 import { SPEC_NAME_PATH, type DefinitionContext } from './context';
-import { catchInto, continuesAsNew, milestoneSet } from './loop-until';
+import { catchInto, chainWithExit, continuesAsNew, milestoneSet } from './loop-until';
 import { continueOnFailure, notify } from './notify';
 import { phaseTask } from './phase-task';
 
@@ -94,14 +94,10 @@ export function parallelBackfill(ctx: DefinitionContext, onFailure: sfn.IChainab
     stateName: StateName.BackfillRangesDone,
     comment: 'Continues as new when ranges are left; otherwise the backfill is done.',
   }).when(continuesAsNew(RANGE), continueAsNew);
-  const exit: sfn.INextable = {
-    next(state: sfn.IChainable): sfn.Chain {
-      continueOnFailure(complete, state);
-      complete.next(state);
-      done.when(milestoneSet(RANGE), complete).otherwise(state);
-      return sfn.Chain.sequence(done, state);
-    },
-  };
   split.next(map).next(summary).next(done);
-  return sfn.Chain.custom(split, [exit], done);
+  return chainWithExit(split, done, (state) => {
+    continueOnFailure(complete, state);
+    complete.next(state);
+    done.when(milestoneSet(RANGE), complete).otherwise(state);
+  });
 }
