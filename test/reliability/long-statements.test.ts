@@ -44,6 +44,11 @@ class Attempts {
     return result;
   }
 
+  /** Each phase once, with time to spare. */
+  async runEach(...phases: Phase[]): Promise<void> {
+    for (const phase of phases) await this.run(phase, 30_000);
+  }
+
   /** One invocation that must end with SW_STATEMENT_RUNNING; returns the running statement's pid. */
   async stillRunning(phase: Phase): Promise<number> {
     const err = await this.run(phase, 0).then(
@@ -56,13 +61,24 @@ class Attempts {
   }
 }
 
-/** A session holding a snapshot (REPEATABLE READ, no lock on "Product"): CREATE INDEX CONCURRENTLY waits for it. */
-async function holdSnapshot(db: TestDatabase): Promise<pg.PoolClient> {
+/**
+ * Runs `fn` while a session of the test holds what `begin` takes (an open transaction). `fn` may end it (`COMMIT`);
+ * it is ended and released in any case.
+ */
+async function withSessionHolding(db: TestDatabase, begin: readonly string[], fn: (session: pg.PoolClient) => Promise<void>): Promise<void> {
   const client = await db.pg.connect();
-  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-  await client.query('SELECT count(*) FROM pg_class');
-  return client;
+  try {
+    for (const sql of begin) await client.query(sql);
+    await fn(client);
+  } finally {
+    await client.query('ROLLBACK').catch(() => undefined);
+    client.release();
+  }
 }
+
+/** A snapshot (REPEATABLE READ, no lock on "Product"): CREATE INDEX CONCURRENTLY waits for it. */
+const withSnapshotHeld = (db: TestDatabase, fn: (session: pg.PoolClient) => Promise<void>) =>
+  withSessionHolding(db, ['BEGIN ISOLATION LEVEL REPEATABLE READ', 'SELECT count(*) FROM pg_class'], fn);
 
 async function indexState(db: TestDatabase): Promise<{ oid: number; valid: boolean } | undefined> {
   const r = await db.pg.query(`SELECT c.oid::int AS oid, i.indisvalid AS valid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid WHERE c.relname = 'Product_price_cents_idx'`);
@@ -87,11 +103,8 @@ describe('statements longer than one Data API call', () => {
 
   it('CREATE INDEX CONCURRENTLY: watched across attempts, never sent twice, done once it ends', async () => {
     const attempts = new Attempts(db, spec('long-index'));
-    await attempts.run(Phase.Preflight, 30_000);
-    await attempts.run(Phase.Backup, 30_000);
-    const snapshot = await holdSnapshot(db);
-    let released = false;
-    try {
+    await attempts.runEach(Phase.Preflight, Phase.Backup);
+    await withSnapshotHeld(db, async (snapshot) => {
       const pid = await attempts.stillRunning(Phase.Expand);
       const building = await indexState(db);
       expect(building).toEqual({ oid: expect.any(Number), valid: false });
@@ -102,22 +115,16 @@ describe('statements longer than one Data API call', () => {
       expect(await indexState(db)).toEqual(building);
 
       await snapshot.query('COMMIT');
-      released = true;
       await attempts.run(Phase.Expand, 60_000);
       expect(await indexState(db)).toEqual({ oid: building!.oid, valid: true });
       expect(await taggedRunning(db)).toEqual([]);
-    } finally {
-      if (!released) await snapshot.query('ROLLBACK').catch(() => undefined);
-      snapshot.release();
-    }
+    });
   });
 
   it('rollback cancels a CREATE INDEX CONCURRENTLY still running and drops what expand added', async () => {
     const attempts = new Attempts(db, spec('long-rollback'));
-    await attempts.run(Phase.Preflight, 30_000);
-    await attempts.run(Phase.Backup, 30_000);
-    const snapshot = await holdSnapshot(db);
-    try {
+    await attempts.runEach(Phase.Preflight, Phase.Backup);
+    await withSnapshotHeld(db, async () => {
       await attempts.stillRunning(Phase.Expand);
       expect(await taggedRunning(db)).toHaveLength(1);
       // The snapshot is still held: without the cancel, DROP INDEX CONCURRENTLY would wait for the build.
@@ -126,18 +133,13 @@ describe('statements longer than one Data API call', () => {
       expect(await indexState(db)).toBeUndefined();
       const cols = await db.pg.query(`SELECT attname FROM pg_attribute WHERE attrelid = '"Product"'::regclass AND attname = 'price_cents' AND NOT attisdropped`);
       expect(cols.rows).toEqual([]);
-    } finally {
-      await snapshot.query('ROLLBACK').catch(() => undefined);
-      snapshot.release();
-    }
+    });
   });
 
   it('a build cancelled while it is watched: the phase fails its check (never reports success), and the retry rebuilds the index', async () => {
     const attempts = new Attempts(db, spec('long-cancelled'));
-    await attempts.run(Phase.Preflight, 30_000);
-    await attempts.run(Phase.Backup, 30_000);
-    const snapshot = await holdSnapshot(db);
-    try {
+    await attempts.runEach(Phase.Preflight, Phase.Backup);
+    await withSnapshotHeld(db, async () => {
       const watching = attempts.run(Phase.Expand, 60_000).then(
         () => undefined,
         (e: unknown) => e,
@@ -154,10 +156,7 @@ describe('statements longer than one Data API call', () => {
       expect(err).toBeInstanceOf(StepCheckFailedError);
       expect((err as StepCheckFailedError).code).toBe('SW_STEP_CHECK_FAILED');
       expect(await indexState(db)).toEqual({ oid: first!.oid, valid: false });
-    } finally {
-      await snapshot.query('ROLLBACK').catch(() => undefined);
-      snapshot.release();
-    }
+    });
     // The retry (StepCheckFailedError is retryable) drops the invalid index and builds it again.
     await attempts.run(Phase.Expand, 60_000);
     expect(await indexState(db)).toEqual({ oid: expect.any(Number), valid: true });
@@ -165,7 +164,7 @@ describe('statements longer than one Data API call', () => {
 
   it('VALIDATE CONSTRAINT held up past the call limit: watched across attempts, then constrain completes', async () => {
     const attempts = new Attempts(db, spec('long-validate'));
-    for (const phase of [Phase.Preflight, Phase.Backup, Phase.Expand]) await attempts.run(phase, 30_000);
+    await attempts.runEach(Phase.Preflight, Phase.Backup, Phase.Expand);
     let done: { done?: boolean } = {};
     while (!done.done) done = (await attempts.run(Phase.Backfill, 30_000)) as { done?: boolean };
     done = {};
@@ -174,11 +173,7 @@ describe('statements longer than one Data API call', () => {
     // lock); a session holding SHARE UPDATE EXCLUSIVE (as a manual VACUUM or ANALYZE would): VALIDATE waits for it,
     // writers do not.
     await db.pg.query(`ALTER TABLE "Product" ADD CONSTRAINT "${objectNames('long-validate').notNullCheck}" CHECK (price_cents IS NOT NULL) NOT VALID`);
-    const lock = await db.pg.connect();
-    let released = false;
-    try {
-      await lock.query('BEGIN');
-      await lock.query('LOCK TABLE "Product" IN SHARE UPDATE EXCLUSIVE MODE');
+    await withSessionHolding(db, ['BEGIN', 'LOCK TABLE "Product" IN SHARE UPDATE EXCLUSIVE MODE'], async (lock) => {
       const pid = await attempts.stillRunning(Phase.Constrain);
       const running = await taggedRunning(db);
       expect(running).toEqual([{ pid, query: expect.stringMatching(/^\/\* stepwise\/[0-9a-f]{16}\/constrain\.validate-check \*\/ ALTER TABLE .* VALIDATE CONSTRAINT/) }]);
@@ -186,12 +181,8 @@ describe('statements longer than one Data API call', () => {
       await db.pg.query('UPDATE "Product" SET price = price + 1 WHERE id = 1');
       expect(await attempts.stillRunning(Phase.Constrain)).toBe(pid);
       await lock.query('COMMIT');
-      released = true;
       await attempts.run(Phase.Constrain, 60_000);
-    } finally {
-      if (!released) await lock.query('ROLLBACK').catch(() => undefined);
-      lock.release();
-    }
+    });
     const col = await db.pg.query(`SELECT attnotnull FROM pg_attribute WHERE attrelid = '"Product"'::regclass AND attname = 'price_cents'`);
     expect(col.rows[0].attnotnull).toBe(true);
     expect(await taggedRunning(db)).toEqual([]);
@@ -199,23 +190,15 @@ describe('statements longer than one Data API call', () => {
 
   it('the backup copy: waited for across attempts, kept (not redone) once it has finished', async () => {
     const attempts = new Attempts(db, spec('long-backup'));
-    await attempts.run(Phase.Preflight, 30_000);
-    const lock = await db.pg.connect();
-    let released = false;
-    try {
-      await lock.query('BEGIN');
-      await lock.query('LOCK TABLE "Product" IN ACCESS EXCLUSIVE MODE');
+    await attempts.runEach(Phase.Preflight);
+    await withSessionHolding(db, ['BEGIN', 'LOCK TABLE "Product" IN ACCESS EXCLUSIVE MODE'], async (lock) => {
       const pid = await attempts.stillRunning(Phase.Backup);
       expect(await attempts.stillRunning(Phase.Backup)).toBe(pid);
       await lock.query('COMMIT');
-      released = true;
       const result = (await attempts.run(Phase.Backup, 60_000)) as { rows: number; rowsEstimated?: boolean; location: string };
       expect(result).toEqual({ location: expect.stringContaining('long-backup'), rows: 2_000, rowsEstimated: true });
       const copied = await db.pg.query(`SELECT count(*)::int AS n FROM _stepwise."${result.location.split('.')[1]}"`);
       expect(copied.rows[0].n).toBe(2_000);
-    } finally {
-      if (!released) await lock.query('ROLLBACK').catch(() => undefined);
-      lock.release();
-    }
+    });
   });
 });

@@ -41,6 +41,25 @@ async function waitFor(condition: () => Promise<boolean>): Promise<void> {
   while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
+/** A direct session holding a row lock (`FOR UPDATE` in an open transaction), as an application's transaction would. */
+async function lockRow(db: TestDatabase, id: number): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: db.url });
+  client.on('error', () => undefined);
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query('SELECT 1 FROM "Product" WHERE id = $1 FOR UPDATE', [id]);
+  return client;
+}
+
+/** A backfill batch is waiting on a row lock (seen in pg_stat_activity). */
+async function batchWaitsOnLock(db: TestDatabase): Promise<boolean> {
+  const r = await db.pg.query(
+    `SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND wait_event_type = 'Lock' AND position('UPDATE "public"."Product" SET' IN query) > 0`,
+  );
+  return r.rows[0].n > 0;
+}
+
 interface Proxy {
   readonly url: string;
   close(): Promise<void>;
@@ -122,19 +141,9 @@ describe('Postgres restarted mid-backfill (every backend of the database termina
       if (terminating) await killing;
       if (armed || sql === undefined || !BATCH_SQL.test(sql)) return;
       armed = true;
-      blocker = new pg.Client({ connectionString: db.url });
-      blocker.on('error', () => undefined);
-      await blocker.connect();
-      await blocker.query('BEGIN');
-      await blocker.query('SELECT 1 FROM "Product" WHERE id = $1 FOR UPDATE', [lockedId]);
+      blocker = await lockRow(db, lockedId);
       killing = (async () => {
-        await waitFor(async () => {
-          const r = await db.pg.query(
-            `SELECT count(*)::int AS n FROM pg_stat_activity
-              WHERE datname = current_database() AND wait_event_type = 'Lock' AND position('UPDATE "public"."Product" SET' IN query) > 0`,
-          );
-          return r.rows[0].n > 0;
-        });
+        await waitFor(() => batchWaitsOnLock(db));
         terminating = true;
         const r = await db.pg.query(
           `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
@@ -214,19 +223,9 @@ describe('Postgres really restarted mid-backfill (a server of its own: fast shut
       if (sql !== undefined && BATCH_SQL.test(sql)) batchCalls += 1;
       if (armed || sql === undefined || !BATCH_SQL.test(sql)) return;
       armed = true;
-      blocker = new pg.Client({ connectionString: db.url });
-      blocker.on('error', () => undefined);
-      await blocker.connect();
-      await blocker.query('BEGIN');
-      await blocker.query('SELECT 1 FROM "Product" WHERE id = $1 FOR UPDATE', [lockedId]);
+      blocker = await lockRow(db, lockedId);
       restarting = (async () => {
-        await waitFor(async () => {
-          const r = await db.pg.query(
-            `SELECT count(*)::int AS n FROM pg_stat_activity
-              WHERE datname = current_database() AND wait_event_type = 'Lock' AND position('UPDATE "public"."Product" SET' IN query) > 0`,
-          );
-          return r.rows[0].n > 0;
-        });
+        await waitFor(() => batchWaitsOnLock(db));
         inRestart = true;
         await server.restart();
         inRestart = false;
