@@ -3,7 +3,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import type { Phase } from '../constants';
 import { executorFromEnv } from '../db/create-executor';
-import { asStepwiseError } from '../errors';
+import { asStepwiseError, StatementRunningError } from '../errors';
 import { BackfillAction, type PhaseEvent } from '../workflow/state';
 import { DEFAULT_PHASE_BUDGET_MS, LONG_STATEMENT_MARGIN_MS } from './long-statement';
 import { runPhase } from './run-phase';
@@ -36,8 +36,14 @@ export function makePhaseHandler(phase: Phase) {
       return result;
     } catch (err) {
       const error = asStepwiseError(err);
-      metrics.addMetric(`${phase}Failed`, MetricUnit.Count, 1);
-      logger.error('phase failed', { code: error.code, error: error.message, hint: error.hint, details: error.details });
+      if (error instanceof StatementRunningError) {
+        // Not a failure: the state machine retries the phase, which watches the same statement again.
+        metrics.addMetric(`${phase}StatementRunning`, MetricUnit.Count, 1);
+        logger.info('long statement still running', { code: error.code, error: error.message, details: error.details });
+      } else {
+        metrics.addMetric(`${phase}Failed`, MetricUnit.Count, 1);
+        logger.error('phase failed', { code: error.code, error: error.message, hint: error.hint, details: error.details });
+      }
       error.message = error.describe();
       throw error;
     } finally {
