@@ -450,6 +450,23 @@ export function statementTimeoutCheck(facts: StatementTimeoutFacts): PreflightCh
   };
 }
 
+/**
+ * Long statements are watched by the tag comment they are sent with (lib/phases/long-statement.ts): if the Data API or
+ * a proxy in front of the database strips or rewrites comments, a build that outlasts its call would look finished,
+ * and its step's check would fail it. Warned: a table small enough for one call never needs the watch.
+ */
+export function longStatementsCheck(tagsVisible: boolean): PreflightCheck {
+  const name = 'long-statements';
+  if (tagsVisible) return { name, status: 'pass', message: 'tagged statements show in pg_stat_activity as sent: long statements can be watched past the 45 s call limit', hint: '' };
+  return {
+    name,
+    status: 'warn',
+    code: 'SW_TAGS_NOT_VISIBLE',
+    message: 'a statement sent with a leading comment does not show in pg_stat_activity with it: an index build, VALIDATE or backup copy longer than 45 s cannot be watched, and its phase would fail its check',
+    hint: 'Connect without a proxy that rewrites SQL (or keep comments), or run the migration on a table that each statement finishes within 45 s.',
+  };
+}
+
 // ── runbook checklist: tested in staging, maintenance window ───────────────────────────────────────────────────────
 
 /** An execution ARN of Step Functions (`arn:aws:states:…:execution:…`), as `spec.testedIn` may name one. */

@@ -88,6 +88,19 @@ const RUNNING_SQL = [
   'ORDER BY a.query_start',
 ].join('\n');
 
+/** The tag preflight sends to check that tags reach pg_stat_activity as sent. */
+export const PROBE_TAG = 'stepwise/preflight/probe';
+
+/**
+ * Whether a tagged statement shows in pg_stat_activity with its tag first, as sent: the whole watching rests on it.
+ * The probe reads its own row (every role sees its own sessions).
+ */
+export async function tagsVisible(db: Executor): Promise<boolean> {
+  const prefix = `/* ${PROBE_TAG} */`;
+  const { rows } = await db.query<{ ok: boolean }>(taggedSql(PROBE_TAG, 'SELECT left(query, (:len)::int) = :prefix AS ok FROM pg_stat_activity WHERE pid = pg_backend_pid()'), { prefix, len: prefix.length });
+  return rows[0]?.ok === true;
+}
+
 /** Tagged statements running now whose tag starts with `tagPrefix` (one step's tag, or a migration's). */
 export async function runningTagged(db: Executor, tagPrefix: string): Promise<RunningStatement[]> {
   const prefix = `/* ${tagPrefix}`;

@@ -11,6 +11,7 @@ import {
   readPrivileges,
   readServerVersion,
   readSessions,
+  longStatementsCheck,
   readStatementTimeout,
   statementTimeoutCheck,
   readSize,
@@ -22,6 +23,7 @@ import {
   type PreflightCheck,
 } from '../catalog/preflight-checks';
 import type { Executor } from '../db/executor';
+import { tagsVisible } from './long-statement';
 import { DataCheckError, MigrationLockedError, PreflightError, StepwiseError, asStepwiseError } from '../errors';
 import { conversionChecks, type ConvertDataCheck, type ExpressionFacts } from '../operations/convert-column';
 import type { TableFacts } from '../operations/operation';
@@ -237,6 +239,7 @@ async function collectChecks(db: Executor, spec: Spec, options: PreflightCheckOp
   });
   await soft('sessions', async () => sessionsCheck(await readSessions(db, spec), table));
   await soft('statement-timeout', async () => statementTimeoutCheck(await readStatementTimeout(db)));
+  await soft('long-statements', async () => longStatementsCheck(await tagsVisible(db)));
   if (size) add(headroomCheck(size, table.estimatedRows, !!spec.operation.index));
 
   // 9. The runbook's checklist items a program can read from the spec (the others are confirmed at ApproveStart).

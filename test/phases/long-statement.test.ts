@@ -1,6 +1,6 @@
 import { DEFAULT_PHASE_BUDGET_MS, LONG_STATEMENT_MARGIN_MS, longStatementTag, migrationTagPrefix, taggedSql } from '../../lib/phases/long-statement';
 import { phaseDeadline } from '../../lib/phases/phase-handler';
-import { statementTimeoutCheck } from '../../lib/catalog/preflight-checks';
+import { longStatementsCheck, statementTimeoutCheck } from '../../lib/catalog/preflight-checks';
 
 describe('long statement tags', () => {
   it('name the migration by a digest, so no spec text reaches the SQL', () => {
@@ -33,5 +33,12 @@ describe('statementTimeoutCheck', () => {
     for (const source of ['configuration file', 'user', 'database']) {
       expect(statementTimeoutCheck({ ms: 300_000, source })).toMatchObject({ status: 'warn', code: 'SW_STATEMENT_TIMEOUT_SET', message: expect.stringContaining(`300000 ms (from ${source})`) });
     }
+  });
+});
+
+describe('longStatementsCheck', () => {
+  it('passes when tags show as sent, and warns (SW_TAGS_NOT_VISIBLE) when they do not', () => {
+    expect(longStatementsCheck(true).status).toBe('pass');
+    expect(longStatementsCheck(false)).toMatchObject({ status: 'warn', code: 'SW_TAGS_NOT_VISIBLE' });
   });
 });

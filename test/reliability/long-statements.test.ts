@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { Phase } from '../../lib/constants';
 import { objectNames } from '../../lib/operations/names';
 import { StatementRunningError, StepCheckFailedError } from '../../lib/errors';
+import { tagsVisible } from '../../lib/phases/long-statement';
 import { runPhase } from '../../lib/phases/run-phase';
 import { realSleep } from '../../lib/phases/phase-context';
 import { seedProducts } from '../e2e/e2e-helpers';
@@ -100,6 +101,15 @@ describe('statements longer than one Data API call', () => {
     await db.pg.query('ALTER TABLE "Product" SET (autovacuum_enabled = false)');
   });
   afterEach(() => db.close());
+
+  it('preflight checks that a tagged statement shows in pg_stat_activity as sent (the Data API path keeps the comment)', async () => {
+    expect(await tagsVisible(db.executor)).toBe(true);
+    const report = (await new Attempts(db, spec('long-probe')).run(Phase.Preflight, 30_000)) as { checks: { name: string; status: string }[] };
+    expect(report.checks.find((c) => c.name === 'long-statements')).toMatchObject({ status: 'pass' });
+    // A path that drops the comment is seen: the same probe sent without its tag.
+    const stripped = { query: (sql: string, params?: never) => db.executor.query(sql.replace(/^\/\* [^*]* \*\/ /, ''), params), transaction: db.executor.transaction.bind(db.executor) };
+    expect(await tagsVisible(stripped as never)).toBe(false);
+  });
 
   it('CREATE INDEX CONCURRENTLY: watched across attempts, never sent twice, done once it ends', async () => {
     const attempts = new Attempts(db, spec('long-index'));
