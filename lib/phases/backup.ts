@@ -6,7 +6,7 @@ import type { ValidationIssue } from '../operations/operation';
 import type { Spec } from '../spec';
 import { claimMigration, MigrationStatus, readBackupSender, readMigration, recordBackupSender } from '../state/migration-state';
 import type { BackupResult, PhaseEvent } from '../workflow/state';
-import { DEFAULT_PHASE_BUDGET_MS, longStatementClock, longStatementTag, runLongStatement, waitForTagged } from './long-statement';
+import { longStatementClock, longStatementTag, runLongStatement, waitForTagged } from './long-statement';
 import { loadPhaseContext, type PhaseDeps } from './phase-context';
 
 /**
@@ -20,12 +20,14 @@ export async function backupPhase(event: PhaseEvent, deps: PhaseDeps): Promise<B
   await recheckBeforeFirstChange(db, spec, operation.validate(ctx));
   // The copy reads the whole table: on a big one it outlasts a Data API call and this invocation (long-statement.ts).
   const tag = longStatementTag(spec.name, 'backup.copy');
-  const clock = longStatementClock(deps, DEFAULT_PHASE_BUDGET_MS);
+  const clock = longStatementClock(deps);
   const what = `the backup copy of ${table.schema}.${table.name}`;
   const waited = await waitForTagged(db, tag, clock, what);
   const before = await claimMigrationFresh(db, spec, table.estimatedRows, event.execution);
   const execution = event.execution ?? null;
-  const backup = `${quoteIdent(STATE_SCHEMA)}.${quoteIdent(objectNames(spec.name).backupTable)}`;
+  const backupTable = objectNames(spec.name).backupTable;
+  const backup = `${quoteIdent(STATE_SCHEMA)}.${quoteIdent(backupTable)}`;
+  const location = `${STATE_SCHEMA}.${backupTable}`;
   // A fresh claim drops a stale copy, but never the one this execution's earlier attempt made (a CREATE TABLE AS is
   // one transaction: if the table exists, it is complete). The sender is recorded only after the drop: an attempt that
   // died before the drop must not make its retry keep the stale copy.
@@ -34,7 +36,6 @@ export async function backupPhase(event: PhaseEvent, deps: PhaseDeps): Promise<B
   await recordBackupSender(db, spec.name, execution);
   const pk = quoteIdent(table.primaryKey.column);
   const col = quoteIdent(spec.operation.column);
-  const location = `${STATE_SCHEMA}.${objectNames(spec.name).backupTable}`;
   const exists = async () => (await db.query<{ ok: boolean }>('SELECT to_regclass(:backup) IS NOT NULL AS ok', { backup })).rows[0]?.ok === true;
   // Kept from an earlier attempt of this execution, or made now (and then perhaps watched past its call).
   const how = (await exists()) ? 'kept' : await runLongStatement(db, { sql: `CREATE TABLE IF NOT EXISTS ${backup} AS SELECT ${pk}, ${col} FROM ${quoteTable(table)}` }, tag, clock, what);

@@ -7,7 +7,7 @@ import { acceptHandover, markPhase, markPhaseStatement, MigrationStatus, READ_SW
 import type { PhaseEvent, PhaseSummary } from '../workflow/state';
 import type { Plan, Statement } from '../operations/plan';
 import { executePlan } from './execute-plan';
-import { cancelLongStatements, DEFAULT_PHASE_BUDGET_MS, longStatementClock } from './long-statement';
+import { cancelLongStatements, longStatementClock } from './long-statement';
 import { loadPhaseContext, type PhaseDeps } from './phase-context';
 
 /** Expand: the new column, the sync trigger (dualWrite: trigger) and the index, each step idempotent. */
@@ -81,7 +81,7 @@ export async function rollbackPhase(event: PhaseEvent, deps: PhaseDeps): Promise
   // First the phase: a backfill batch still in flight (a key range of a failed Map state) sees it and stops.
   await markPhase(deps.db, spec.name, Phase.Rollback);
   // A CREATE INDEX CONCURRENTLY or VALIDATE still running from a forward phase would hold up the DROPs below.
-  const clock = longStatementClock(deps, DEFAULT_PHASE_BUDGET_MS);
+  const clock = longStatementClock(deps);
   const cancelled = await cancelLongStatements(deps.db, spec.name, clock);
   if (cancelled.length) deps.log?.('cancelled long statements', { pids: cancelled });
   const steps = await executePlan(deps.db, operation.rollback(ctx), spec.lockTimeoutMs, { migration: spec.name, clock });
@@ -103,7 +103,7 @@ async function runDdlPhase(
   const now = deps.now ?? Date.now;
   const started = now();
   const context = await loadPhaseContext(event, deps.db);
-  const steps = await executePlan(deps.db, plan(context), context.spec.lockTimeoutMs, { migration: context.spec.name, clock: longStatementClock(deps, DEFAULT_PHASE_BUDGET_MS) });
+  const steps = await executePlan(deps.db, plan(context), context.spec.lockTimeoutMs, { migration: context.spec.name, clock: longStatementClock(deps) });
   await markPhase(deps.db, context.spec.name, phase, status);
   return { steps, seconds: (now() - started) / 1000 };
 }

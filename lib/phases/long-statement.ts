@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Executor, SqlParams } from '../db/executor';
 import { isStatementTimeout } from '../db/map-data-api-error';
 import { StatementRunningError } from '../errors';
+import { realSleep, type PhaseDeps } from './phase-context';
 
 /**
  * Statements that can outlast one Data API call (45 s) and one Lambda invocation: CREATE INDEX CONCURRENTLY,
@@ -88,6 +89,11 @@ const RUNNING_SQL = [
   'ORDER BY a.query_start',
 ].join('\n');
 
+/** Parameters of `TAGGED_WHERE` for statements whose text starts with `start`. */
+function startsWith(start: string): { prefix: string; len: number } {
+  return { prefix: start, len: start.length };
+}
+
 /** The tag preflight sends to check that tags reach pg_stat_activity as sent. */
 export const PROBE_TAG = 'stepwise/preflight/probe';
 
@@ -96,15 +102,16 @@ export const PROBE_TAG = 'stepwise/preflight/probe';
  * The probe reads its own row (every role sees its own sessions).
  */
 export async function tagsVisible(db: Executor): Promise<boolean> {
-  const prefix = `/* ${PROBE_TAG} */`;
-  const { rows } = await db.query<{ ok: boolean }>(taggedSql(PROBE_TAG, 'SELECT left(query, (:len)::int) = :prefix AS ok FROM pg_stat_activity WHERE pid = pg_backend_pid()'), { prefix, len: prefix.length });
+  const { rows } = await db.query<{ ok: boolean }>(
+    taggedSql(PROBE_TAG, 'SELECT left(query, (:len)::int) = :prefix AS ok FROM pg_stat_activity WHERE pid = pg_backend_pid()'),
+    startsWith(`/* ${PROBE_TAG} */`),
+  );
   return rows[0]?.ok === true;
 }
 
 /** Tagged statements running now whose tag starts with `tagPrefix` (one step's tag, or a migration's). */
 export async function runningTagged(db: Executor, tagPrefix: string): Promise<RunningStatement[]> {
-  const prefix = `/* ${tagPrefix}`;
-  const { rows } = await db.query(RUNNING_SQL, { prefix, len: prefix.length });
+  const { rows } = await db.query(RUNNING_SQL, startsWith(`/* ${tagPrefix}`));
   return rows.map((r) => ({
     pid: Number(r.pid),
     seconds: Number(r.seconds ?? 0),
@@ -163,21 +170,16 @@ export async function runLongStatement(
  * could by then be a pooled session running something else), then waits until they are gone. Returns their pids.
  */
 export async function cancelLongStatements(db: Executor, migration: string, clock: LongStatementClock): Promise<number[]> {
-  const prefix = `/* ${migrationTagPrefix(migration)}`;
   const { rows } = await db.query(
     `SELECT a.pid, pg_cancel_backend(a.pid) AS cancelled FROM pg_stat_activity a WHERE ${TAGGED_WHERE}`,
-    { prefix, len: prefix.length },
+    startsWith(`/* ${migrationTagPrefix(migration)}`),
   );
   if (rows.length) await waitForTagged(db, migrationTagPrefix(migration), clock, 'a cancelled long statement of this migration');
   return rows.map((r) => Number(r.pid));
 }
 
-/** The clock of a phase: its deadline (or `budgetMs` from now), `now` and `sleep` from its deps. */
-export function longStatementClock(deps: { readonly now?: () => number; readonly sleep?: (ms: number) => Promise<void>; readonly deadline?: number }, budgetMs: number): LongStatementClock {
+/** The clock of a phase: its deadline (or `DEFAULT_PHASE_BUDGET_MS` from now), `now` and `sleep` from its deps. */
+export function longStatementClock(deps: Pick<PhaseDeps, 'now' | 'sleep' | 'deadline'>): LongStatementClock {
   const now = deps.now ?? Date.now;
-  return {
-    deadline: deps.deadline ?? now() + budgetMs,
-    now,
-    sleep: deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-  };
+  return { deadline: deps.deadline ?? now() + DEFAULT_PHASE_BUDGET_MS, now, sleep: deps.sleep ?? realSleep };
 }
