@@ -1,8 +1,9 @@
 import { buildRunReport, type RunReport } from '../report/run-report';
-import { synthesizeDefinition } from '../workflow/synthesize-definition';
+import type { Phase } from '../constants';
+import { bundledLambdas, type BundledLambdas, type FunctionOverrides } from './bundled-lambdas';
+import { loadDeployedArtifact, type DeployedArtifact } from './deployed-artifact';
 import { LOCAL_TASK_OVERRIDES } from './local-task-overrides';
 import { startLocalDataApi, type LocalDataApi } from './local-data-api';
-import { PHASE_LAMBDAS } from './phase-lambdas';
 import { startPostgres, type PostgresServer } from './postgres-server';
 import { continuedExecutionOf } from '../workflow/state';
 import {
@@ -10,6 +11,7 @@ import {
   LocalStateMachine,
   type ExecutionResult,
   type HistoryEvent,
+  type LambdaHandler,
   type LocalExecution,
   type PendingApproval,
   type SnsPublisher,
@@ -29,6 +31,8 @@ export interface LocalTwinOptions {
   readonly databaseUrl?: string;
   /** Keep the handlers' Powertools logs and metrics on stdout. @default false */
   readonly verbose?: boolean;
+  /** Told when the phase bundles must be built first (after a source change, ~10 s). @default a line on stderr */
+  readonly onBuild?: () => void;
 }
 
 /**
@@ -36,6 +40,8 @@ export interface LocalTwinOptions {
  * the environment, exactly as on Lambda, and the SDK's `AWS_ENDPOINT_URL_RDS_DATA` sends it to the emulator.
  */
 export async function startLocalTwin(options: LocalTwinOptions = {}): Promise<LocalTwin> {
+  // The phase functions run from the bundles `cdk deploy` ships: build them now if the sources changed.
+  loadDeployedArtifact({ onBuild: options.onBuild ?? (() => process.stderr.write('bundling the phase functions as cdk deploy does (once per source change, ~10 s)…\n')) });
   let server: PostgresServer | undefined;
   const databaseUrl = options.databaseUrl ?? (server = await startPostgres()).url;
   try {
@@ -75,6 +81,13 @@ export interface LocalMigrationOptions {
   readonly onEvent?: (event: HistoryEvent) => void;
   /** Called once the execution has started, and again for each execution it continues in (e.g. to keep a handle for abort on Ctrl-C). */
   readonly onStart?: (execution: LocalExecution) => void;
+  /** Changes to the phase functions' configuration (timeout, reserved concurrency), as a deploy could make: tests. */
+  readonly functionOverrides?: Partial<Record<Phase, FunctionOverrides>>;
+  /**
+   * Wraps the phase functions (the deployed bundles, run by the twin's Lambda service) before the state machine
+   * calls them: for tests that must act between Step Functions and a function (e.g. kill an invocation).
+   */
+  readonly wrapLambdas?: (bundled: Readonly<Record<Phase, LambdaHandler>>) => Readonly<Record<string, LambdaHandler>>;
 }
 
 export interface LocalMigrationResult {
@@ -90,12 +103,36 @@ export interface LocalMigrationResult {
 export const autoApprove: Approver = async () => ({ approved: true, comment: 'auto-approved (--auto-approve)' });
 
 /**
- * Runs one migration through the CDK-synthesized state machine on the local twin: the definition is the one
- * `cdk deploy` would deploy (synthesized now, tokens resolved to local ARNs); Lambda tasks call the real handler
- * modules in process; gates wait in an in-process task-token registry; SNS publishes go to `sns`.
+ * Runs one migration through the CDK-synthesized state machine on the local twin: the definition and the phase
+ * functions' bundles are what `cdk deploy` would deploy (lib/local/deployed-artifact.ts, tokens resolved to local
+ * ARNs); Lambda tasks run those bundles in the twin's Lambda service (worker threads, Lambda's error contract,
+ * timeouts and reserved concurrency); gates wait in an in-process task-token registry; SNS publishes go to `sns`.
  */
 export async function runMigrationLocally(options: LocalMigrationOptions): Promise<LocalMigrationResult> {
-  const { definition } = synthesizeDefinition();
+  const artifact = loadDeployedArtifact();
+  // Warm environments are shared by the runs of one process (they are reclaimed when idle), unless a run
+  // reconfigures the functions.
+  const own = options.functionOverrides ? bundledLambdas(artifact, options.functionOverrides) : undefined;
+  const service = own ?? sharedLambdaService(artifact);
+  try {
+    return await runOnMachine(options, artifact.definition, options.wrapLambdas ? options.wrapLambdas(service.handlers) : service.handlers);
+  } finally {
+    await own?.close();
+  }
+}
+
+let shared: { readonly key: string; readonly service: BundledLambdas } | undefined;
+
+function sharedLambdaService(artifact: DeployedArtifact): BundledLambdas {
+  if (shared?.key !== artifact.key) shared = { key: artifact.key, service: bundledLambdas(artifact) };
+  return shared.service;
+}
+
+async function runOnMachine(
+  options: LocalMigrationOptions,
+  definition: Record<string, unknown>,
+  lambdas: Readonly<Record<string, LambdaHandler>>,
+): Promise<LocalMigrationResult> {
   const approvals = new ApprovalRegistry();
   const approver = options.approver ?? autoApprove;
   approvals.onPending((gate) => {
@@ -111,7 +148,7 @@ export async function runMigrationLocally(options: LocalMigrationOptions): Promi
   const specName = (options.spec as { name?: unknown })?.name;
   const machine = new LocalStateMachine({
     definition: definition as never,
-    lambdas: PHASE_LAMBDAS,
+    lambdas,
     sns: options.sns,
     approvals,
     taskOverrides: LOCAL_TASK_OVERRIDES,

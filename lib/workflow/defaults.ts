@@ -43,6 +43,20 @@ export const MAX_GATES_PER_EXECUTION = 4;
 export const PHASE_RUNTIME = lambda.Runtime.NODEJS_22_X;
 /** esbuild target matching {@link PHASE_RUNTIME}. */
 export const PHASE_BUNDLE_TARGET = 'node22';
+/**
+ * esbuild options of every phase bundle, used by the stack (`NodejsFunction` bundling) and by nothing else: the local
+ * twin runs the bundles the stack synthesizes (lib/local/deployed-artifact.ts), so both ship the same code.
+ * `keepNames` matters: minification renames classes, and the Lambda runtime reports `errorType = err.name`, so without
+ * it `LockTimeoutError` would be a single letter on AWS and no Retry/Catch of the state machine would match.
+ */
+export const PHASE_BUNDLING = {
+  minify: true,
+  keepNames: true,
+  sourceMap: true,
+  target: PHASE_BUNDLE_TARGET,
+  // Ship the SDK version the handlers were tested with (and the local twin runs), not the runtime's.
+  bundleAwsSDK: true,
+} as const;
 /** Phase functions are I/O bound (Data API calls), so ARM64 and a small memory size are enough. */
 export const PHASE_ARCHITECTURE = lambda.Architecture.ARM_64;
 /** Memory of every phase function, in MiB. */

@@ -10,7 +10,7 @@ import { ENV, Phase } from '../constants';
 import {
   DEFAULT_LAMBDA_ENTRY_DIR,
   PHASE_ARCHITECTURE,
-  PHASE_BUNDLE_TARGET,
+  PHASE_BUNDLING,
   PHASE_LOG_RETENTION,
   PHASE_MEMORY_MB,
   PHASE_RUNTIME,
@@ -127,14 +127,7 @@ export class PhaseFunction extends Construct {
         POWERTOOLS_SERVICE_NAME,
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        target: PHASE_BUNDLE_TARGET,
-        format: nodejs.OutputFormat.CJS,
-        // Ship the SDK version the handlers were tested with (and the local twin runs), not the runtime's.
-        bundleAwsSDK: true,
-      },
+      bundling: { ...PHASE_BUNDLING, format: nodejs.OutputFormat.CJS },
     });
     // Least privilege: a phase that never reads the database (the window calculator) gets no Data API or secret access.
     if (!PHASES_WITHOUT_DATABASE.includes(props.phase)) grantDataApiAccess(this.role, props.clusterArn, props.secretArn);

@@ -34,10 +34,11 @@ export interface SynthesizedDefinition {
   readonly durationMs: number;
 }
 
-type CfnValue = string | number | boolean | null | CfnValue[] | { [key: string]: CfnValue };
-interface CfnResource {
+export type CfnValue = string | number | boolean | null | CfnValue[] | { [key: string]: CfnValue };
+export interface CfnResource {
   readonly Type: string;
   readonly Properties?: { readonly Environment?: { readonly Variables?: Record<string, CfnValue> } } & Record<string, CfnValue>;
+  readonly Metadata?: Record<string, CfnValue>;
 }
 
 /** Local stand-ins for the ARNs the stack needs; they never leave this machine. */
@@ -61,57 +62,95 @@ const REPO_ROOT = path.join(__dirname, '..', '..');
  */
 export function synthesizeDefinition(options: SynthesizeDefinitionOptions = {}): SynthesizedDefinition {
   const started = performance.now();
-  const region = options.region ?? 'us-east-1';
-  const account = options.account ?? '000000000000';
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'stepwise-synth-'));
   try {
-    const app = new App({
-      outdir,
-      // The built-in CloudFormation rules (a WebAssembly engine, ~3-6 s on first use) run on every real `cdk synth`.
-      builtinCloudFormationValidation: false,
-      context: { ...cdkJsonContext(), ...options.context, 'aws:cdk:bundling-stacks': [] },
-    });
-    const stack = new StepwiseStack(app, 'StepwiseLocal', { ...LOCAL_TARGET, lambdaEntryDir: options.lambdaEntryDir });
-    const template = app.synth().getStackByName(stack.stackName).template as { Resources: Record<string, CfnResource> };
-    const resources = template.Resources;
-
-    const functions: Record<string, Phase> = {};
-    for (const [id, resource] of Object.entries(resources)) {
-      const phase = resource.Type === 'AWS::Lambda::Function' ? resource.Properties?.Environment?.Variables?.[ENV.phase] : undefined;
-      if (typeof phase === 'string') functions[id] = phase as Phase;
-    }
-    const topics = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::SNS::Topic');
-    const pseudo: Record<string, string> = {
-      'AWS::Partition': 'aws',
-      'AWS::Region': region,
-      'AWS::AccountId': account,
-      'AWS::URLSuffix': 'amazonaws.com',
-      'AWS::StackName': stack.stackName,
-      'AWS::NoValue': '',
-    };
-    const arnOf = (id: string, attribute: string): string => {
-      if (pseudo[id] !== undefined) return pseudo[id];
-      const resource = resources[id];
-      if (resource === undefined) throw new Error(`synthesizeDefinition: the definition refers to unknown resource ${id}.`);
-      if (functions[id] !== undefined) return `arn:aws:lambda:${region}:${account}:function:${functions[id]}`;
-      if (resource.Type === 'AWS::SNS::Topic') {
-        return `arn:aws:sns:${region}:${account}:stepwise-local${topics.length > 1 ? `-${id}` : ''}`;
-      }
-      const [, service = 'unknown', kind = 'resource'] = resource.Type.split('::');
-      return `arn:aws:${service.toLowerCase()}:${region}:${account}:${kind.toLowerCase()}/${id}${attribute === 'Ref' || attribute === 'Arn' ? '' : `/${attribute}`}`;
-    };
-
-    const machine = Object.values(resources).find((r) => r.Type === 'AWS::StepFunctions::StateMachine');
-    const definitionString = machine?.Properties?.['DefinitionString'];
-    if (definitionString === undefined) throw new Error('synthesizeDefinition: no AWS::StepFunctions::StateMachine DefinitionString in the template.');
-    const definition = JSON.parse(resolveToString(definitionString, arnOf)) as Record<string, unknown>;
-
-    const functionArns = Object.fromEntries(Object.keys(functions).map((id) => [functions[id], arnOf(id, 'Arn')])) as Record<Phase, string>;
-    const topicArn = topics[0] === undefined ? '' : arnOf(topics[0][0], 'Ref');
-    return { definition, functions, functionArns, topicArn, durationMs: Math.round(performance.now() - started) };
+    const synthesized = synthesizeStack({ ...options, outdir, bundle: false });
+    return { ...resolveDefinition(synthesized), durationMs: Math.round(performance.now() - started) };
   } finally {
     fs.rmSync(outdir, { recursive: true, force: true });
   }
+}
+
+/** Options of {@link synthesizeStack}. */
+export interface SynthesizeStackOptions extends SynthesizeDefinitionOptions {
+  /** The cloud assembly's folder (kept: the caller owns it). */
+  readonly outdir: string;
+  /** Bundle the phase functions with esbuild, as `cdk synth` does (several seconds); false skips bundling. */
+  readonly bundle: boolean;
+}
+
+/** A synthesized `StepwiseStack`: its template and where the assembly is. */
+export interface SynthesizedStack {
+  readonly template: { Resources: Record<string, CfnResource> };
+  readonly stackName: string;
+  readonly region: string;
+  readonly account: string;
+  /** The cloud assembly folder (`asset.<hash>/` folders hold the bundles when `bundle` was set). */
+  readonly outdir: string;
+}
+
+/**
+ * Synthesizes the same `StepwiseStack` that deploys to AWS, aimed at the local stand-in ARNs (`LOCAL_TARGET`), with
+ * or without bundling the phase functions.
+ */
+export function synthesizeStack(options: SynthesizeStackOptions): SynthesizedStack {
+  const region = options.region ?? 'us-east-1';
+  const account = options.account ?? '000000000000';
+  const app = new App({
+    outdir: options.outdir,
+    // The built-in CloudFormation rules (a WebAssembly engine, ~3-6 s on first use) run on every real `cdk synth`.
+    builtinCloudFormationValidation: false,
+    context: { ...cdkJsonContext(), ...options.context, ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) },
+  });
+  const stack = new StepwiseStack(app, 'StepwiseLocal', { ...LOCAL_TARGET, lambdaEntryDir: options.lambdaEntryDir });
+  const template = app.synth().getStackByName(stack.stackName).template as { Resources: Record<string, CfnResource> };
+  return { template, stackName: stack.stackName, region, account, outdir: options.outdir };
+}
+
+/** The phase of each Lambda function of a template, by logical ID (read from its STEPWISE_PHASE variable). */
+export function phaseFunctionsOf(template: SynthesizedStack['template']): Record<string, Phase> {
+  const functions: Record<string, Phase> = {};
+  for (const [id, resource] of Object.entries(template.Resources)) {
+    const phase = resource.Type === 'AWS::Lambda::Function' ? resource.Properties?.Environment?.Variables?.[ENV.phase] : undefined;
+    if (typeof phase === 'string') functions[id] = phase as Phase;
+  }
+  return functions;
+}
+
+/** The state machine definition of a synthesized stack, every token resolved to a plain local string. */
+export function resolveDefinition(synthesized: SynthesizedStack): Omit<SynthesizedDefinition, 'durationMs'> {
+  const { template, region, account, stackName } = synthesized;
+  const resources = template.Resources;
+  const functions = phaseFunctionsOf(template);
+  const topics = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::SNS::Topic');
+  const pseudo: Record<string, string> = {
+    'AWS::Partition': 'aws',
+    'AWS::Region': region,
+    'AWS::AccountId': account,
+    'AWS::URLSuffix': 'amazonaws.com',
+    'AWS::StackName': stackName,
+    'AWS::NoValue': '',
+  };
+  const arnOf = (id: string, attribute: string): string => {
+    if (pseudo[id] !== undefined) return pseudo[id];
+    const resource = resources[id];
+    if (resource === undefined) throw new Error(`synthesizeDefinition: the definition refers to unknown resource ${id}.`);
+    if (functions[id] !== undefined) return `arn:aws:lambda:${region}:${account}:function:${functions[id]}`;
+    if (resource.Type === 'AWS::SNS::Topic') {
+      return `arn:aws:sns:${region}:${account}:stepwise-local${topics.length > 1 ? `-${id}` : ''}`;
+    }
+    const [, service = 'unknown', kind = 'resource'] = resource.Type.split('::');
+    return `arn:aws:${service.toLowerCase()}:${region}:${account}:${kind.toLowerCase()}/${id}${attribute === 'Ref' || attribute === 'Arn' ? '' : `/${attribute}`}`;
+  };
+
+  const machine = Object.values(resources).find((r) => r.Type === 'AWS::StepFunctions::StateMachine');
+  const definitionString = machine?.Properties?.['DefinitionString'];
+  if (definitionString === undefined) throw new Error('synthesizeDefinition: no AWS::StepFunctions::StateMachine DefinitionString in the template.');
+  const definition = JSON.parse(resolveToString(definitionString, arnOf)) as Record<string, unknown>;
+
+  const functionArns = Object.fromEntries(Object.keys(functions).map((id) => [functions[id], arnOf(id, 'Arn')])) as Record<Phase, string>;
+  const topicArn = topics[0] === undefined ? '' : arnOf(topics[0][0], 'Ref');
+  return { definition, functions, functionArns, topicArn };
 }
 
 /** Resolves `Fn::Join`, `Ref`, `Fn::GetAtt`, `Fn::Sub` and `Fn::Select` to a string. */

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { Phase } from '../../lib/constants';
 import type { Executor } from '../../lib/db/executor';
 import type { FaultRule } from '../../lib/local/data-api-emulator/faults';
-import { PHASE_LAMBDAS } from '../../lib/local/phase-lambdas';
+import type { LambdaHandler } from '../../lib/local/step-functions';
 import { tableChecksum, tableMustBeCleanedUp, tableSchema } from '../harness/assertions';
 import { runbookSpec, runOnDatabase, seedProducts } from '../e2e/e2e-helpers';
 import { PhaseDriver } from '../harness/run-phases';
@@ -341,8 +341,21 @@ describe('a Lambda timing out mid-backfill, in the whole workflow', () => {
     // The first Backfill invocation commits 5 batches, then is "frozen" at the 6th call (which never reaches Postgres,
     // like a call cut off by the sandbox) and Step Functions receives Lambda's timeout error. Phase tasks retry
     // Sandbox.Timedout, so the next invocation continues from the cursor in the state table.
-    const lambdas = PHASE_LAMBDAS as Record<string, (event: unknown, context: unknown) => Promise<unknown>>;
-    const real = lambdas[Phase.Backfill]!;
+    let invocations = 0;
+    const wrapLambdas = (bundled: Readonly<Record<string, LambdaHandler>>) => {
+      const real = bundled[Phase.Backfill]!;
+      const backfill: LambdaHandler = async (event, context) => {
+        if (++invocations > 1) return real(event, context);
+        const killed = new Promise<void>((resolve) => (kill = resolve));
+        const running = Promise.resolve(real(event, context));
+        running.catch(() => undefined); // the frozen handler's own end is never seen by Step Functions
+        await Promise.race([running, killed]);
+        kill = undefined;
+        committedAtKill = await progress(db);
+        throw Object.assign(new Error('Task timed out after 55.00 seconds'), { name: 'Sandbox.Timedout' });
+      };
+      return { ...bundled, [Phase.Backfill]: backfill };
+    };
     const take = db.emulator.faults.take.bind(db.emulator.faults);
     let batches = 0;
     let committedAtKill: Awaited<ReturnType<typeof progress>> | undefined;
@@ -354,19 +367,8 @@ describe('a Lambda timing out mid-backfill, in the whole workflow', () => {
       }
       return take(operation, sql);
     };
-    let invocations = 0;
-    lambdas[Phase.Backfill] = async (event, context) => {
-      if (++invocations > 1) return real(event, context);
-      const killed = new Promise<void>((resolve) => (kill = resolve));
-      const running = real(event, context);
-      running.catch(() => undefined); // the frozen handler's own end is never seen by Step Functions
-      await Promise.race([running, killed]);
-      kill = undefined;
-      committedAtKill = await progress(db);
-      throw Object.assign(new Error('Task timed out after 55.00 seconds'), { name: 'Sandbox.Timedout' });
-    };
     try {
-      const { result, history } = await runOnDatabase(db, runbookSpec());
+      const { result, history } = await runOnDatabase(db, runbookSpec(), undefined, { wrapLambdas });
       expect(committedAtKill).toMatchObject({ cursor: String(5 * BATCH), rows_done: 5 * BATCH, batches: 5 });
       const failures = history.filter((e) => e.type === 'LambdaFunctionFailed').map((e) => e.lambdaFunctionFailedEventDetails?.error);
       expect(failures).toEqual(['Sandbox.Timedout']);
@@ -380,7 +382,7 @@ describe('a Lambda timing out mid-backfill, in the whole workflow', () => {
       expect(wrong.rows[0].n).toBe(0);
       await tableMustBeCleanedUp(db.pg, 'Product');
     } finally {
-      lambdas[Phase.Backfill] = real;
+      db.emulator.faults.take = take;
     }
   });
 });

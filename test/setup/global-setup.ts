@@ -1,3 +1,4 @@
+import { loadDeployedArtifact } from '../../lib/local/deployed-artifact';
 import { startPostgres, type PostgresServer } from '../../lib/local/postgres-server';
 
 /** Where global-setup leaves the server for global-teardown (same process). */
@@ -10,6 +11,8 @@ export const SERVER_KEY = '__stepwiseTestPostgres';
 export default async function globalSetup(): Promise<void> {
   // Node 20 is what this machine has; the SDK's "upgrade to Node 22" warning would only add noise to every worker.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // The twin runs the deployed bundles: build them once here (cached by a hash of the sources), not in every worker.
+  loadDeployedArtifact();
   if (process.env.DATABASE_URL) {
     process.env.STEPWISE_TEST_DATABASE_URL = process.env.DATABASE_URL;
     return;

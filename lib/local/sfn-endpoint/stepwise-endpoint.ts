@@ -3,8 +3,8 @@
  * `LocalStateMachine` with the real phase handlers, behind a Step Functions-compatible HTTP endpoint.
  * The handlers reach the database through the environment (`startLocalTwin` sets it), as on Lambda.
  */
-import { synthesizeDefinition } from '../../workflow/synthesize-definition';
-import { PHASE_LAMBDAS } from '../phase-lambdas';
+import { bundledLambdas } from '../bundled-lambdas';
+import { loadDeployedArtifact } from '../deployed-artifact';
 import { LocalStateMachine, type AslDefinition, type SnsPublisher, type TaskOverride } from '../step-functions';
 import { createSfnApi } from './sfn-api';
 import { startSfnHttpServer } from './server';
@@ -20,7 +20,7 @@ export interface StepwiseEndpointOptions {
   readonly port?: number;
   /** @default '127.0.0.1' */
   readonly host?: string;
-  /** The definition to run; synthesized from the CDK stack when absent (1–3 s). */
+  /** The definition to run; the deployed artifact's when absent (lib/local/deployed-artifact.ts). */
   readonly definition?: AslDefinition;
   /** Caps every Wait state (ms): demos and tests only. */
   readonly maxWaitMs?: number;
@@ -42,11 +42,14 @@ export interface StepwiseEndpoint {
 }
 
 export async function startStepwiseEndpoint(options: StepwiseEndpointOptions): Promise<StepwiseEndpoint> {
-  const definition = options.definition ?? (synthesizeDefinition().definition as unknown as AslDefinition);
+  // What `cdk deploy` ships: the definition and the phase functions' bundles, run by the twin's Lambda service.
+  const artifact = loadDeployedArtifact();
+  const lambdaService = bundledLambdas(artifact);
+  const definition = options.definition ?? (artifact.definition as unknown as AslDefinition);
   const machine = new LocalStateMachine({
     definition,
     stateMachineArn: options.stateMachineArn ?? LOCAL_STATE_MACHINE_ARN,
-    lambdas: PHASE_LAMBDAS,
+    lambdas: lambdaService.handlers,
     sns: options.sns,
     taskOverrides: options.taskOverrides ?? LOCAL_TASK_OVERRIDES,
     ...(options.maxWaitMs !== undefined ? { maxWaitMs: options.maxWaitMs } : {}),
@@ -66,6 +69,7 @@ export async function startStepwiseEndpoint(options: StepwiseEndpointOptions): P
       for (const e of running) e.abort();
       await Promise.all(running.map((e) => e.done));
       await server.close();
+      await lambdaService.close();
     },
   };
 }

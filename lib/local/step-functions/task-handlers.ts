@@ -103,6 +103,8 @@ async function invokeLambda(rt: TaskRuntime, functionRef: string, payload: unkno
   try {
     result = await handler(toJsonPayload(payload, 'Lambda payload'), lambdaContext(rt, functionRef));
   } catch (err) {
+    // Failures of the Lambda service itself (Lambda.Unknown, Lambda.TooManyRequestsException) are already named.
+    if (err instanceof TaskFailure) throw err;
     throw lambdaFailure(err, rt.includeErrorDetails);
   }
   return toJsonPayload(result, 'Lambda result');
