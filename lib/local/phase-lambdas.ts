@@ -11,7 +11,8 @@ import { handler as verify } from '../../lambdas/verify';
 import { handler as window } from '../../lambdas/window';
 
 /**
- * The real Lambda handler modules, by function name (the phase): the local twin calls exactly what AWS would run.
+ * The Lambda handler modules from the sources, by function name (the phase), for tests that call a handler in process.
+ * The local twin does not use them: it runs the deployed bundles (lib/local/bundled-lambdas.ts).
  * Typed as `Record<Phase, …>`, so a phase without a handler fails to compile.
  */
 export const PHASE_LAMBDAS: Readonly<Record<Phase, LambdaHandler>> = {
