@@ -41,7 +41,7 @@ const SUPPORTED_EXTENSION_TYPES = new Set(['vector']);
 /** `FirstNormalObjectId`: OIDs below are built into Postgres, above are created in the database (enums, domains…). */
 const FIRST_USER_OID = 16384;
 
-/** How a result column type is returned: `codecOid` is the built-in type whose encoding it uses (a domain's base). */
+/** How a result column type is returned: `codecOid` is the built-in type whose encoding it uses. */
 export interface ResultType {
   readonly codecOid: number;
 }
@@ -50,15 +50,14 @@ interface TypeRow {
   oid: string;
   typname: string;
   typtype: string;
-  typbasetype: string;
 }
 
 /**
  * Decides, by the result's type OIDs as Aurora does by the JDBC column types, whether the Data API can return these
- * columns; throws UnsupportedResultException naming the first type it cannot. Domains are judged (and encoded) by
- * their base type; enums are returned as text. Types created in the database are looked up in `pg_type` on `client`
- * every time (OIDs differ per database and a type may be dropped and recreated); built-in ones never are, except to
- * name an unsupported one in the error.
+ * columns; throws UnsupportedResultException naming the first type it cannot. Postgres describes a column of a domain
+ * by the domain's base type, so a domain is judged by its base type. Types created in the database (enums, extension
+ * types) are looked up in `pg_type` on `client` every time (OIDs differ per database and a type may be recreated);
+ * enums and `vector` are returned as text. Built-in types never are looked up, except to name an unsupported one.
  */
 export async function resolveResultTypes(client: ClientBase, fields: readonly FieldDef[]): Promise<Map<number, ResultType>> {
   const resolved = new Map<number, ResultType>();
@@ -69,29 +68,14 @@ export async function resolveResultTypes(client: ClientBase, fields: readonly Fi
     else if (oid >= FIRST_USER_OID) userTypes.push(oid);
     else unsupported.push(oid);
   }
-  // A domain over a domain: follow typbasetype until a non-domain type (chains are short; 10 hops bounds a cycle).
-  let pending = new Map(userTypes.map((oid) => [oid, oid]));
-  for (let hop = 0; pending.size > 0 && hop < 10; hop += 1) {
-    const rows = await lookUpTypes(client, [...new Set(pending.values())]);
-    const next = new Map<number, number>();
-    for (const [start, current] of pending) {
-      const row = rows.get(current);
-      if (!row) {
-        unsupported.push(start);
-      } else if (row.typtype === 'd') {
-        const base = Number(row.typbasetype);
-        if (SUPPORTED_SCALARS.has(base) || SUPPORTED_ARRAYS.has(base)) resolved.set(start, { codecOid: base });
-        else if (base >= FIRST_USER_OID) next.set(start, base);
-        else unsupported.push(start);
-      } else if (row.typtype === 'e' || SUPPORTED_EXTENSION_TYPES.has(row.typname)) {
-        resolved.set(start, { codecOid: 25 });
-      } else {
-        unsupported.push(start);
-      }
+  if (userTypes.length > 0) {
+    const rows = await lookUpTypes(client, userTypes);
+    for (const oid of userTypes) {
+      const row = rows.get(oid);
+      if (row && (row.typtype === 'e' || SUPPORTED_EXTENSION_TYPES.has(row.typname))) resolved.set(oid, { codecOid: 25 });
+      else unsupported.push(oid);
     }
-    pending = next;
   }
-  unsupported.push(...pending.keys());
   if (unsupported.length > 0) {
     const first = fields.find((f) => unsupported.includes(f.dataTypeID))?.dataTypeID ?? unsupported[0] ?? 0;
     const name = (await lookUpTypes(client, [first])).get(first)?.typname ?? `oid ${first}`;
@@ -102,7 +86,7 @@ export async function resolveResultTypes(client: ClientBase, fields: readonly Fi
 
 async function lookUpTypes(client: ClientBase, oids: readonly number[]): Promise<Map<number, TypeRow>> {
   const { rows } = await client.query<TypeRow>(
-    'SELECT oid::int8::text AS oid, typname::text AS typname, typtype::text AS typtype, typbasetype::int8::text AS typbasetype FROM pg_type WHERE oid = ANY($1::oid[])',
+    'SELECT oid::int8::text AS oid, typname::text AS typname, typtype::text AS typtype FROM pg_type WHERE oid = ANY($1::oid[])',
     [oids],
   );
   return new Map(rows.map((r) => [Number(r.oid), r]));
