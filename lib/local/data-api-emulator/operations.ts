@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { badRequest } from './emulator-error';
 import { type ColumnFacts, toColumnMetadata, toField, toJsonValue } from './field-codec';
 import { bindNamedParameters } from './named-parameters';
-import { type ResultType, checkRowSize, resolveResultTypes } from './result-types';
+import { checkResultTypes, checkRowSize } from './result-types';
 import type { PoolRegistry } from './pools';
 import { runStatement } from './statement-runner';
 import type { TransactionRegistry } from './transactions';
@@ -35,10 +35,11 @@ export async function executeStatement(ctx: OperationContext, req: WireExecuteRe
       onSettled,
     });
     // Aurora's result limits: supported column types only, single-dimensional arrays, each row ≤ 64 KB.
-    const types = result.fields.length > 0 ? await resolveResultTypes(client, result.fields) : new Map<number, ResultType>();
+    if (result.fields.length > 0) await checkResultTypes(client, result.fields);
     for (const row of result.rows) checkRowSize(row, result.fields);
-    const codecOid = result.fields.map((f) => types.get(f.dataTypeID)?.codecOid ?? f.dataTypeID);
-    const records = result.rows.map((row) => row.map((raw, i) => toField(raw, codecOid[i] ?? 0, req.resultSetOptions)));
+    const records = result.rows.map((row) =>
+      row.map((raw, i) => toField(raw, result.fields[i]?.dataTypeID ?? 0, req.resultSetOptions)),
+    );
     const body: Record<string, unknown> = {
       numberOfRecordsUpdated: COUNTED_COMMANDS.has(result.command) ? (result.rowCount ?? 0) : 0,
       generatedFields: [],

@@ -41,11 +41,6 @@ const SUPPORTED_EXTENSION_TYPES = new Set(['vector']);
 /** `FirstNormalObjectId`: OIDs below are built into Postgres, above are created in the database (enums, domains…). */
 const FIRST_USER_OID = 16384;
 
-/** How a result column type is returned: `codecOid` is the built-in type whose encoding it uses. */
-export interface ResultType {
-  readonly codecOid: number;
-}
-
 interface TypeRow {
   oid: string;
   typname: string;
@@ -57,23 +52,22 @@ interface TypeRow {
  * columns; throws UnsupportedResultException naming the first type it cannot. Postgres describes a column of a domain
  * by the domain's base type, so a domain is judged by its base type. Types created in the database (enums, extension
  * types) are looked up in `pg_type` on `client` every time (OIDs differ per database and a type may be recreated);
- * enums and `vector` are returned as text. Built-in types never are looked up, except to name an unsupported one.
+ * enums and `vector` are returned as text (the codec's default). Built-in types are never looked up, except to name
+ * an unsupported one.
  */
-export async function resolveResultTypes(client: ClientBase, fields: readonly FieldDef[]): Promise<Map<number, ResultType>> {
-  const resolved = new Map<number, ResultType>();
+export async function checkResultTypes(client: ClientBase, fields: readonly FieldDef[]): Promise<void> {
   const unsupported: number[] = [];
   const userTypes: number[] = [];
   for (const oid of new Set(fields.map((f) => f.dataTypeID))) {
-    if (SUPPORTED_SCALARS.has(oid) || SUPPORTED_ARRAYS.has(oid)) resolved.set(oid, { codecOid: oid });
-    else if (oid >= FIRST_USER_OID) userTypes.push(oid);
+    if (SUPPORTED_SCALARS.has(oid) || SUPPORTED_ARRAYS.has(oid)) continue;
+    if (oid >= FIRST_USER_OID) userTypes.push(oid);
     else unsupported.push(oid);
   }
   if (userTypes.length > 0) {
     const rows = await lookUpTypes(client, userTypes);
     for (const oid of userTypes) {
       const row = rows.get(oid);
-      if (row && (row.typtype === 'e' || SUPPORTED_EXTENSION_TYPES.has(row.typname))) resolved.set(oid, { codecOid: 25 });
-      else unsupported.push(oid);
+      if (!row || (row.typtype !== 'e' && !SUPPORTED_EXTENSION_TYPES.has(row.typname))) unsupported.push(oid);
     }
   }
   if (unsupported.length > 0) {
@@ -81,7 +75,6 @@ export async function resolveResultTypes(client: ClientBase, fields: readonly Fi
     const name = (await lookUpTypes(client, [first])).get(first)?.typname ?? `oid ${first}`;
     throw new EmulatorError('UnsupportedResultException', MESSAGES.unsupportedType(name));
   }
-  return resolved;
 }
 
 async function lookUpTypes(client: ClientBase, oids: readonly number[]): Promise<Map<number, TypeRow>> {
