@@ -1,4 +1,5 @@
 import { runPreflightChecks } from '../../lib/phases/preflight';
+import { PhaseDriver } from '../harness/run-phases';
 import { runbookSpec } from '../e2e/e2e-helpers';
 import { tableChecksum, tableSchema } from '../harness/assertions';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database';
@@ -38,6 +39,32 @@ describe('preflight within the Data API result limits', () => {
     expect(checks.filter((c) => c.status === 'fail')).toEqual([]);
     expect(checks.find((c) => c.name === 'expression')?.status).toBe('pass');
     expect(await snapshot('Job')).toEqual(before);
+  });
+
+  it('migrates to that type through every phase, none of which selects a value of it', async () => {
+    // Prepare
+    db = await createTestDatabase('migrate_interval');
+    await db.pg.query(`CREATE TABLE "Job" (id bigint PRIMARY KEY, secs integer NOT NULL)`);
+    await db.pg.query(`INSERT INTO "Job" SELECT g, g * 60 FROM generate_series(1, 300) g`);
+    await db.pg.query('ANALYZE "Job"');
+    const spec = runbookSpec({
+      name: 'job-duration',
+      table: { schema: 'public', name: 'Job' },
+      operation: { type: 'convert-column', column: 'secs', newColumn: 'duration', newType: 'interval', using: 'make_interval(secs => secs)', notNull: true },
+      backfill: { batchSize: 100, pauseMs: 0 },
+    });
+
+    // Act
+    await new PhaseDriver(db.executor, spec).runAll();
+
+    // Assess: the old column is gone, every row holds its interval, NOT NULL holds.
+    const columns = await db.pg.query(`SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = 'Job' ORDER BY ordinal_position`);
+    expect(columns.rows).toEqual([
+      { column_name: 'id', data_type: 'bigint', is_nullable: 'NO' },
+      { column_name: 'duration', data_type: 'interval', is_nullable: 'NO' },
+    ]);
+    const wrong = await db.pg.query(`SELECT count(*)::int AS n FROM "Job" WHERE duration IS DISTINCT FROM make_interval(secs => id * 60)`);
+    expect(wrong.rows[0].n).toBe(0);
   });
 
   it('still refuses an expression that reads another table, over a conversion to an unsupported type', async () => {
