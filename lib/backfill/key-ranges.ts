@@ -21,11 +21,14 @@ export function histogramBoundsSql(table: TableFacts): string {
   ].join('\n');
 }
 
-/** Exact quantiles: the last key of each of `:parts` equal tiles, in key order (a full scan of the key index). */
+/**
+ * Exact quantiles: the last key of each of `:parts` equal tiles, in key order (a full scan of the key index). `:parts`
+ * is cast: the Data API binds a number as bigint, and `ntile(bigint)` does not exist.
+ */
 export function ntileBoundsSql(table: TableFacts): string {
   const ks = keyset(table);
   return [
-    `SELECT max(_sw_key)::text AS key FROM (SELECT ${ks.key} AS _sw_key, ntile(:parts) OVER (ORDER BY ${ks.key}) AS _sw_tile FROM ${ks.table}) t`,
+    `SELECT max(_sw_key)::text AS key FROM (SELECT ${ks.key} AS _sw_key, ntile((:parts)::int) OVER (ORDER BY ${ks.key}) AS _sw_tile FROM ${ks.table}) t`,
     `GROUP BY _sw_tile ORDER BY _sw_tile`,
   ].join('\n');
 }

@@ -65,17 +65,24 @@ export interface IndexFacts {
 export async function readIndexFacts(db: Executor, spec: Spec): Promise<IndexFacts> {
   const table = quoteTable(spec.table);
   const rel = (
-    await db.query<{ partitioned: boolean; relations: string; invalid: string }>(
+    await db.query<{ partitioned: boolean; invalid: string }>(
       `SELECT c.relkind = 'p' AS partitioned,
-              (SELECT json_agg(n.nspname || '.' || p.relname)::text FROM pg_partition_tree(c.oid) t JOIN pg_class p ON p.oid = t.relid JOIN pg_namespace n ON n.oid = p.relnamespace) AS relations,
               (SELECT coalesce(json_agg(x.relname), '[]')::text FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid WHERE i.indrelid = c.oid AND NOT i.indisvalid) AS invalid
          FROM pg_class c WHERE c.oid = (:table)::regclass`,
       { table },
     )
   ).rows[0];
+  // One row per relation, not one JSON list: the Data API refuses a result row over 64 KB (thousands of partitions).
+  const relations = (
+    await db.query<{ relation: string }>(
+      `SELECT n.nspname || '.' || p.relname AS relation
+         FROM pg_partition_tree((:table)::regclass) t JOIN pg_class p ON p.oid = t.relid JOIN pg_namespace n ON n.oid = p.relnamespace`,
+      { table },
+    )
+  ).rows.map((r) => String(r.relation));
   const facts: IndexFacts = {
     partitioned: rel?.partitioned === true,
-    relations: rel?.relations ? (JSON.parse(rel.relations) as string[]) : [],
+    relations,
     invalid: rel?.invalid ? (JSON.parse(rel.invalid) as string[]) : [],
   };
   const index = spec.operation.index?.name;
@@ -169,6 +176,10 @@ export async function laterTriggersCheck(db: Executor, table: TableFacts, syncTr
  * expression with side effects (nextval, a writing function) fails here instead of running, even on an empty table.
  * EXPLAIN then lists the relations it reads: any relation other than the table (or its partitions) is refused.
  * Returns the category of the expression's type, which chooses the data checks.
+ *
+ * The probes never return a value of `newType` (the Data API cannot return many types: interval, money, composites…):
+ * they return whether it is NULL, and the plan is of the expression over the row of NULLs, so its size does not grow
+ * with the table's partitions (a result row must stay under the Data API's 64 KB).
  */
 export async function readExpressionFacts(db: Executor, spec: Spec, relations: readonly string[], serverVersion: number): Promise<ExpressionFacts> {
   const op = spec.operation;
@@ -184,12 +195,14 @@ export async function readExpressionFacts(db: Executor, spec: Spec, relations: r
   try {
     await db.transaction(async (tx) => {
       await tx.query('SET TRANSACTION READ ONLY');
-      await tx.query(`SELECT (${op.using})::${op.newType} AS v FROM ${t} LIMIT 1`);
+      await tx.query(`SELECT ((${op.using})::${op.newType}) IS NULL AS v FROM ${t} LIMIT 1`);
       // A row of NULLs, materialized so the planner cannot fold `f(x) + NULL` to NULL without calling f.
-      await tx.query(`WITH _sw_nulls AS MATERIALIZED (SELECT (NULL::${t}).*) SELECT (${op.using})::${op.newType} AS v FROM _sw_nulls AS ${alias}`);
+      const nulls = `WITH _sw_nulls AS MATERIALIZED (SELECT (NULL::${t}).*)`;
+      await tx.query(`${nulls} SELECT ((${op.using})::${op.newType}) IS NULL AS v FROM _sw_nulls AS ${alias}`);
       const cat = (await tx.query<{ category: string }>(`SELECT typcategory::text AS category FROM pg_type WHERE oid = pg_typeof((SELECT (${op.using}) FROM ${t} LIMIT 1))::oid`)).rows[0];
       category = cat?.category ?? '';
-      const plan = (await tx.query(`EXPLAIN (VERBOSE, FORMAT JSON) SELECT (${op.using})::${op.newType} FROM ${t}`)).rows[0];
+      // Over the row of NULLs, the only scans in the plan are those of the expression's own subqueries.
+      const plan = (await tx.query(`EXPLAIN (VERBOSE, COSTS OFF, FORMAT JSON) ${nulls} SELECT (${op.using})::${op.newType} FROM _sw_nulls AS ${alias}`)).rows[0];
       const allowed = new Set(relations.length > 0 ? relations : [`${spec.table.schema}.${spec.table.name}`]);
       foreign = [...new Set(relationsInPlan(plan ? Object.values(plan)[0] : undefined))].filter((r) => !allowed.has(r));
       throw rollback;

@@ -107,6 +107,16 @@ export function mapDataApiError(err: unknown, context: MapErrorContext = {}): St
       cause: err,
     });
   }
+  if (name === 'UnsupportedResultException') {
+    return new DatabaseError(DB_ERROR_CODE, `The Data API cannot return this result: ${message}`,
+      'Cast the column to text (or a number) in the SQL: the Data API returns only its supported types, one-dimensional arrays and rows up to 64 KB.',
+      details, { cause: err });
+  }
+  if (name === 'TransactionNotFoundException') {
+    return new DatabaseError(DB_ERROR_CODE, `The Data API transaction is gone: ${message}`,
+      'The transaction was idle for more than 3 minutes or already ended; run the step again (it is idempotent).',
+      details, { cause: err });
+  }
   if (isTransientDataApiError(err)) {
     return new DatabaseError(
       DB_ERROR_CODE,

@@ -209,7 +209,7 @@ export async function markPhase(db: Executor, name: string, phase: string, statu
 /** The statement of {@link markPhase}, for a plan step that must record the phase in its own transaction. */
 export function markPhaseStatement(name: string, phase: string, status?: MigrationStatus): { sql: string; params: SqlParams } {
   return {
-    sql: `UPDATE ${STATE} SET phase = :state_phase, status = COALESCE(:state_status, status), updated_at = now() WHERE name = :state_name`,
+    sql: `UPDATE ${STATE} SET phase = :state_phase, status = COALESCE((:state_status)::text, status), updated_at = now() WHERE name = :state_name`,
     params: { state_name: name, state_phase: phase, state_status: status ?? null },
   };
 }
@@ -257,7 +257,7 @@ export async function readBackfillState(db: Executor, name: string): Promise<Bac
 /** Records what an invocation learned: the batch size the next one starts with and the rate it reached. */
 export async function recordBackfillTuning(db: Executor, name: string, batchSize: number, rowsPerSecond: number | null): Promise<void> {
   await db.query(
-    `UPDATE ${STATE} SET batch_size = :batchSize, rows_per_second = COALESCE(:rate, rows_per_second), updated_at = now() WHERE name = :name`,
+    `UPDATE ${STATE} SET batch_size = :batchSize, rows_per_second = COALESCE((:rate)::double precision, rows_per_second), updated_at = now() WHERE name = :name`,
     { name, batchSize, rate: rowsPerSecond },
   );
 }

@@ -155,9 +155,9 @@ describe('Data API emulator', () => {
       expect((await db.pg.query('SELECT 1 FROM "Product" WHERE id = 11')).rowCount).toBe(0);
     });
 
-    it('answers NotFoundException for an unknown transaction', async () => {
+    it('answers TransactionNotFoundException (404) for an unknown transaction', async () => {
       const err = await failure(client.send(new CommitTransactionCommand({ ...arns, transactionId: 'nope' })));
-      expect(err).toMatchObject({ name: 'NotFoundException', message: 'Transaction nope is not found' });
+      expect(err).toMatchObject({ name: 'TransactionNotFoundException', message: 'Transaction nope is not found', $metadata: { httpStatusCode: 404 } });
     });
 
     it('refuses to commit a transaction that failed', async () => {
@@ -177,7 +177,7 @@ describe('Data API emulator', () => {
       // Act
       const err = await failure(execute('SELECT 1', { transactionId }));
       // Assess
-      expect(err).toMatchObject({ name: 'NotFoundException', message: `Transaction ${transactionId} is not found` });
+      expect(err).toMatchObject({ name: 'TransactionNotFoundException', message: `Transaction ${transactionId} is not found` });
       expect((await db.pg.query('SELECT 1 FROM "Product" WHERE id = 12')).rowCount).toBe(0);
     });
   });

@@ -21,6 +21,8 @@ export type DataApiErrorType =
   | 'DatabaseErrorException'
   | 'StatementTimeoutException'
   | 'NotFoundException'
+  | 'TransactionNotFoundException'
+  | 'UnsupportedResultException'
   | 'DatabaseResumingException'
   | 'ServiceUnavailableError'
   | 'InternalServerErrorException';
@@ -31,6 +33,8 @@ const STATUS_BY_TYPE: Record<DataApiErrorType, number> = {
   DatabaseErrorException: 400,
   StatementTimeoutException: 400,
   NotFoundException: 404,
+  TransactionNotFoundException: 404,
+  UnsupportedResultException: 400,
   DatabaseResumingException: 400,
   ServiceUnavailableError: 503,
   InternalServerErrorException: 500,
@@ -48,4 +52,14 @@ export const MESSAGES = {
   resuming:
     'The Aurora DB instance local is resuming after being auto-paused. Please wait a few seconds and try again.',
   transactionNotFound: (id: string): string => `Transaction ${id} is not found`,
+  /** As Aurora words it, e.g. `The result contains the unsupported data type INTERVAL.` */
+  unsupportedType: (typeName: string): string => `The result contains the unsupported data type ${typeName.toUpperCase()}.`,
+  /** The emulator's wording (the service documents the condition, not the text). */
+  multidimensionalArray: 'The result contains a multidimensional array, which is not supported.',
+  /** The emulator's wording (the service documents the 64 KB limit, not the text). */
+  rowTooLarge: (bytes: number, limit: number): string =>
+    `The result contains a row of ${bytes} bytes, larger than the allowed row size of ${limit} bytes.`,
+  /** The emulator's wording: the service documents no answer for a call on a busy transaction. */
+  transactionBusy: (id: string): string =>
+    `Transaction ${id} is still running a statement; wait for it to finish before the next call on this transaction.`,
 } as const;

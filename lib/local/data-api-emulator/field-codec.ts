@@ -1,4 +1,5 @@
 import type { FieldDef } from 'pg';
+import { EmulatorError, MESSAGES } from './emulator-error';
 import type { WireArrayValue, WireColumnMetadata, WireField, WireResultSetOptions } from './wire-types';
 
 /** Built-in type OIDs the codec treats specially (`pg_type.oid`, stable across Postgres versions). */
@@ -35,7 +36,12 @@ const JDBC_TYPE = new Map<number, number>([
 export function toField(raw: string | null, dataTypeID: number, options: WireResultSetOptions = {}): WireField {
   if (raw === null) return { isNull: true };
   const arrayKind = ARRAY_KIND.get(dataTypeID);
-  if (arrayKind) return { arrayValue: toArrayValue(parseArrayLiteral(raw), arrayKind) };
+  if (arrayKind) {
+    const items = parseArrayLiteral(raw);
+    // Aurora refuses a result holding a multidimensional array (UnsupportedResultException), whatever its type.
+    if (items.some((x) => Array.isArray(x))) throw new EmulatorError('UnsupportedResultException', MESSAGES.multidimensionalArray);
+    return { arrayValue: toArrayValue(items, arrayKind) };
+  }
   const kind = SCALAR_KIND.get(dataTypeID) ?? 'string';
   switch (kind) {
     case 'bool':

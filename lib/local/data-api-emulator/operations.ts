@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { badRequest } from './emulator-error';
 import { type ColumnFacts, toColumnMetadata, toField, toJsonValue } from './field-codec';
 import { bindNamedParameters } from './named-parameters';
+import { checkResultTypes, checkRowSize } from './result-types';
 import type { PoolRegistry } from './pools';
 import { runStatement } from './statement-runner';
 import type { TransactionRegistry } from './transactions';
@@ -33,6 +34,9 @@ export async function executeStatement(ctx: OperationContext, req: WireExecuteRe
       continueAfterTimeout: req.continueAfterTimeout ?? false,
       onSettled,
     });
+    // Aurora's result limits: supported column types only, single-dimensional arrays, each row ≤ 64 KB.
+    if (result.fields.length > 0) await checkResultTypes(client, result.fields);
+    for (const row of result.rows) checkRowSize(row, result.fields);
     const records = result.rows.map((row) =>
       row.map((raw, i) => toField(raw, result.fields[i]?.dataTypeID ?? 0, req.resultSetOptions)),
     );
@@ -51,7 +55,8 @@ export async function executeStatement(ctx: OperationContext, req: WireExecuteRe
     }
     return body;
   };
-  if (req.transactionId) return ctx.transactions.use(req.transactionId, (client) => run(client));
+  // In a transaction, the transaction stays busy until the statement has really finished (continueAfterTimeout).
+  if (req.transactionId) return ctx.transactions.use(req.transactionId, (client, hold) => run(client, hold()));
   const client = await ctx.pools.get(req.database).connect();
   let settle = (): void => undefined;
   const settled = new Promise<void>((resolve) => (settle = resolve));

@@ -6,13 +6,17 @@ const guarded = new WeakSet<pg.PoolClient>();
 
 interface OpenTransaction {
   readonly client: pg.PoolClient;
-  active: number;
+  /** Holds on the transaction: the call being served, and a statement still running after its call answered. */
+  holds: number;
   timer?: NodeJS.Timeout;
 }
 
 /**
  * Open Data API transactions: each holds a dedicated pg client between calls. A transaction idle for longer than
- * `idleMs` is rolled back and forgotten, as Aurora does after 3 minutes; a later call with its id gets NotFoundException.
+ * `idleMs` is rolled back and forgotten, as Aurora does after 3 minutes; a later call with its id, like a call with an id
+ * that never existed, gets TransactionNotFoundException (404). A call on a transaction that is still running a
+ * statement (another call in flight, or a statement left running by `continueAfterTimeout`) is refused with
+ * BadRequestException, never queued behind it.
  */
 export class TransactionRegistry {
   private readonly open = new Map<string, OpenTransaction>();
@@ -34,23 +38,36 @@ export class TransactionRegistry {
       throw err;
     }
     const id = randomBytes(36).toString('base64');
-    const tx: OpenTransaction = { client, active: 0 };
+    const tx: OpenTransaction = { client, holds: 0 };
     this.open.set(id, tx);
     this.arm(id, tx);
     return id;
   }
 
-  /** Runs `fn` on the transaction's client; calls on one transaction queue behind each other (pg's own queue). */
-  async use<T>(id: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` on the transaction's client, refusing the call while the transaction is busy. The transaction is busy
+   * until `fn` settles and every `hold()` taken by `fn` is released (a statement that runs on after its call answered).
+   */
+  async use<T>(id: string, fn: (client: pg.PoolClient, hold: () => () => void) => Promise<T>): Promise<T> {
     const tx = this.open.get(id);
-    if (!tx) throw new EmulatorError('NotFoundException', MESSAGES.transactionNotFound(id));
+    if (!tx) throw new EmulatorError('TransactionNotFoundException', MESSAGES.transactionNotFound(id));
+    if (tx.holds > 0) throw new EmulatorError('BadRequestException', MESSAGES.transactionBusy(id));
     clearTimeout(tx.timer);
-    tx.active += 1;
+    const take = (): (() => void) => {
+      tx.holds += 1;
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        tx.holds -= 1;
+        if (tx.holds === 0 && this.open.get(id) === tx) this.arm(id, tx);
+      };
+    };
+    const release = take();
     try {
-      return await fn(tx.client);
+      return await fn(tx.client, take);
     } finally {
-      tx.active -= 1;
-      if (this.open.get(id) === tx) this.arm(id, tx);
+      release();
     }
   }
 
@@ -77,15 +94,23 @@ export class TransactionRegistry {
     });
   }
 
-  /** Rolls back and forgets every open transaction. */
+  /** Rolls back and forgets every open transaction; one still running a statement loses its connection instead. */
   async closeAll(): Promise<void> {
-    await Promise.all([...this.open.keys()].map((id) => this.finish(id, 'ROLLBACK').catch(() => undefined)));
+    await Promise.all(
+      [...this.open.entries()].map(([id, tx]) => {
+        if (tx.holds === 0) return this.finish(id, 'ROLLBACK').catch(() => undefined);
+        this.open.delete(id);
+        clearTimeout(tx.timer);
+        tx.client.release(true);
+        return undefined;
+      }),
+    );
   }
 
   private arm(id: string, tx: OpenTransaction): void {
     clearTimeout(tx.timer);
     tx.timer = setTimeout(() => {
-      if (tx.active > 0) return this.arm(id, tx);
+      if (tx.holds > 0) return this.arm(id, tx);
       void this.finish(id, 'ROLLBACK').catch(() => undefined);
     }, this.idleMs);
     tx.timer.unref();
