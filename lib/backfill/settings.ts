@@ -42,7 +42,7 @@ export interface BackfillSettings {
  * an explicit `batchSize` without `mode` into `mode: "fixed"`). In adaptive mode `batchSize` is the first batch's size,
  * clamped to [minBatchSize, maxBatchSize]; the bounds widen to include an explicit batchSize rather than reject it.
  */
-export function resolveBackfillSettings(backfill: Spec['backfill']): BackfillSettings {
+export function resolveBackfillSettings(backfill: Spec['backfill'], limits?: { readonly maxBackfillInvocations?: number }): BackfillSettings {
   const mode = backfill.mode ?? 'adaptive';
   const minBatchSize = backfill.minBatchSize ?? Math.min(ADAPTIVE_DEFAULTS.minBatchSize, backfill.maxBatchSize ?? Infinity);
   const maxBatchSize = backfill.maxBatchSize ?? Math.max(ADAPTIVE_DEFAULTS.maxBatchSize, minBatchSize);
@@ -56,7 +56,8 @@ export function resolveBackfillSettings(backfill: Spec['backfill']): BackfillSet
     maxBatchSize,
     maxRowsPerSecond: backfill.maxRowsPerSecond,
     vacuumEveryRows: backfill.vacuumEveryRows,
-    maxInvocationsPerExecution: backfill.maxInvocationsPerExecution ?? DEFAULT_MAX_INVOCATIONS_PER_EXECUTION,
+    // The spec's budget, within what the execution's history has room for (the state machine says, PhaseEvent.limits).
+    maxInvocationsPerExecution: Math.min(backfill.maxInvocationsPerExecution ?? DEFAULT_MAX_INVOCATIONS_PER_EXECUTION, limits?.maxBackfillInvocations ?? Infinity),
     parallelism: backfill.parallelism ?? 1,
   };
 }

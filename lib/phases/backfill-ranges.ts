@@ -55,7 +55,7 @@ export function reachedMilestone(rows: number, estimate: number): number | null 
 export async function splitKeyRanges(event: PhaseEvent, deps: PhaseDeps): Promise<KeyRangesPlan> {
   const now = deps.now ?? Date.now;
   const { spec, table } = await loadPhaseContext(event, deps.db);
-  const settings = resolveBackfillSettings(spec.backfill);
+  const settings = resolveBackfillSettings(spec.backfill, event.limits);
   const place = await takeOverIfContinued(event, event.state[Slot.Backfill] as PreviousInvocation | undefined, deps, spec);
   const state = await requireBackfillState(deps.db, spec.name);
   await markPhase(deps.db, spec.name, Phase.Backfill);
@@ -97,7 +97,7 @@ export async function backfillRange(event: PhaseEvent, deps: PhaseDeps): Promise
   const now = deps.now ?? Date.now;
   const started = now();
   const { spec, table, operation, ctx } = await loadPhaseContext(event, deps.db);
-  const settings = resolveBackfillSettings(spec.backfill);
+  const settings = resolveBackfillSettings(spec.backfill, event.limits);
   const rangeNo = Number((event.state as { range?: unknown }).range);
   const ranges = await readRanges(deps.db, spec.name);
   const range = ranges.find((r) => r.rangeNo === rangeNo);
@@ -163,7 +163,7 @@ export async function backfillRange(event: PhaseEvent, deps: PhaseDeps): Promise
 export async function summarizeRanges(event: PhaseEvent, deps: PhaseDeps): Promise<BackfillInvocationResult & { readonly rangeCount: number }> {
   const now = deps.now ?? Date.now;
   const { spec, table } = await loadPhaseContext(event, deps.db);
-  const settings = resolveBackfillSettings(spec.backfill);
+  const settings = resolveBackfillSettings(spec.backfill, event.limits);
   const plan = event.state[Slot.BackfillRanges] as KeyRangesPlan | undefined;
   if (!plan) throw new StepwiseError('SW_NO_RANGE', `migration "${spec.name}" has no key-range plan in its state`, 'SplitKeyRanges runs before the summary; run the workflow from the start.', { migration: spec.name });
   const ranges = await readRanges(deps.db, spec.name);

@@ -93,7 +93,7 @@ async function backfillSequential(event: PhaseEvent, deps: PhaseDeps): Promise<B
   const sleep = deps.sleep ?? realSleep;
   const started = now();
   const { spec, table, operation, ctx } = await loadPhaseContext(event, deps.db);
-  const settings = resolveBackfillSettings(spec.backfill);
+  const settings = resolveBackfillSettings(spec.backfill, event.limits);
   const deadline = started + settings.maxSecondsPerInvocation * 1000 - TIME_BOX_MARGIN_MS;
   const task = operation.backfill(ctx);
   const previous = event.state[event.slot] as (BackfillResult & PreviousInvocation) | undefined;

@@ -7,6 +7,7 @@ import type { PhaseEvent, VerifyResult } from '../workflow/state';
 const READ_SWITCHED_SLOT = 'verifyAfterSoak';
 import { loadPhaseContext, type PhaseDeps } from './phase-context';
 import { scanTable, type ScanTotals } from './scan-table';
+import { placeVerifyCall, verifyContinuation } from './verify-continuation';
 
 /**
  * Verify: counts, in read-only keyset batches, rows whose new column is NULL and rows whose new column differs from
@@ -17,6 +18,8 @@ export async function verifyPhase(event: PhaseEvent, deps: PhaseDeps): Promise<V
   const now = deps.now ?? Date.now;
   const started = now();
   const { spec, table, operation, ctx } = await loadPhaseContext(event, deps.db);
+  // Continue-as-new: a verification continued from another execution takes the state row over first.
+  const place = await placeVerifyCall(event, deps, spec);
   // The re-verification after the soak runs once the application reads the new column: record that in the state row,
   // so a rollback by any later execution refuses to drop a column in use (the event's approvals are this run's only).
   if (event.slot === READ_SWITCHED_SLOT) await markPhase(deps.db, spec.name, READ_SWITCHED_PHASE);
@@ -39,6 +42,7 @@ export async function verifyPhase(event: PhaseEvent, deps: PhaseDeps): Promise<V
     mismatches: totals.counts.mismatches ?? 0,
     sampleIds: [...new Set([...(totals.samples.mismatches ?? []), ...(spec.operation.notNull ? totals.samples.nulls ?? [] : [])])].slice(0, 100),
     seconds: (previous && !previous.done ? previous.seconds : 0) + (now() - started) / 1000,
+    ...(await verifyContinuation(event, place, totals.done, deps, spec)),
   };
   if (result.done && (result.mismatches > 0 || (spec.operation.notNull && result.nulls > 0))) {
     throw new VerificationError(

@@ -94,11 +94,34 @@ export const RETRYABLE_ERRORS: readonly string[] = [
 ];
 
 /**
- * Retry of any phase task whose long statement is still running (`StatementRunningError`, SW_STATEMENT_RUNNING): each
- * attempt watches it for up to 60 s, then waits 30 s. 2,000 attempts ≈ 2 days of CREATE INDEX CONCURRENTLY, at ~5
- * history events per attempt (10,000 of the execution's 25,000).
+ * Retry of a phase task whose long statement is still running (`StatementRunningError`, SW_STATEMENT_RUNNING), on the
+ * phases that run one (backup, expand, constrain, contract, rollback): each attempt watches it for up to 60 s; the
+ * pause grows from 30 s by x1.5 up to 10 min. 270 attempts cover 2 days of CREATE INDEX CONCURRENTLY (at most 10 min
+ * late) for 3 history events each: ~810 events, where a flat 30 s pause needed 2,000 attempts (6,000 events).
  */
-export const LONG_STATEMENT_RETRY = { errors: ['StatementRunningError'], maxAttempts: 2000, backoffRate: 1, interval: Duration.seconds(30) } as const;
+export const LONG_STATEMENT_RETRY = {
+  errors: ['StatementRunningError'],
+  maxAttempts: 270,
+  backoffRate: 1.5,
+  interval: Duration.seconds(30),
+  maxDelay: Duration.minutes(10),
+} as const;
+
+/**
+ * Retry of every phase task when Lambda itself failed it: `Lambda.Unknown` (the function timed out, ran out of memory
+ * or crashed) and `Lambda.TooManyRequestsException` (more invocations than its reserved concurrency, e.g. key
+ * ranges side by side). Every phase is idempotent (the backfill resumes from the cursor committed with the data, the
+ * rollback drops only what exists), so running it again is right; full jitter spreads throttled ranges apart.
+ */
+export const LAMBDA_FAILURE_RETRY = {
+  errors: ['Lambda.Unknown', 'Lambda.TooManyRequestsException'],
+  maxAttempts: 4,
+  backoffRate: 3,
+  interval: Duration.seconds(5),
+} as const;
+
+/** Attempts of CDK's `retryOnServiceExceptions` retrier on a Lambda task (Lambda service errors, 2 s, x2). */
+export const LAMBDA_SERVICE_RETRY_ATTEMPTS = 6;
 
 /** Retry of a forward phase task on {@link RETRYABLE_ERRORS}. */
 export const PHASE_RETRY = { maxAttempts: 2, backoffRate: 2, interval: Duration.seconds(5) } as const;
@@ -112,12 +135,13 @@ export const NOTIFY_RETRY = { maxAttempts: 2, backoffRate: 2, interval: Duration
 /** `TimeoutSeconds` of one RDS API call (CreateDBClusterSnapshot, DescribeDBClusterSnapshots). */
 export const SNAPSHOT_CALL_TIMEOUT = Duration.seconds(60);
 /** Pause between two snapshot status polls: Aurora snapshots are storage-level and usually take minutes. */
-export const DEFAULT_SNAPSHOT_POLL_INTERVAL = Duration.seconds(60);
+export const DEFAULT_SNAPSHOT_POLL_INTERVAL = Duration.minutes(3);
 /**
- * Polls before a snapshot still `creating` counts as failed: 360 x 60 s = 6 hours. Each poll costs 4 state
- * transitions and ~9 history events, so the longest snapshot wait uses ~3,200 of the execution's 25,000 events.
+ * Polls before a snapshot still `creating` counts as failed: 120 x 3 min = 6 hours. Each poll costs 4 state
+ * transitions and 20 history events at worst (its DescribeSnapshot retried), so the longest snapshot wait uses
+ * ~2,400 of the execution's 25,000 events (docs/ARCHITECTURE.md, "History budget").
  */
-export const DEFAULT_SNAPSHOT_MAX_POLLS = 360;
+export const DEFAULT_SNAPSHOT_MAX_POLLS = 120;
 /** Retry of CreateDBClusterSnapshot while the cluster is busy (another snapshot, an automated backup). */
 export const SNAPSHOT_CREATE_RETRY = { maxAttempts: 6, backoffRate: 2, interval: Duration.seconds(30) } as const;
 /** Retry of DescribeDBClusterSnapshots on throttling. */
@@ -129,3 +153,41 @@ export const ALARM_PERIOD = Duration.minutes(5);
 export const DEFAULT_BACKFILL_STALL_AFTER = Duration.minutes(15);
 /** Window in which a backfill counts as "recently active" for the stall alarm. */
 export const BACKFILL_ACTIVE_WINDOW = Duration.hours(1);
+
+/**
+ * The history budget: Step Functions ends an execution at 25,000 history events (`States.Runtime`, no Catch). Every
+ * loop of the workflow has a bounded share; `lib/workflow/history-budget.ts` computes each loop's worst case from the
+ * synthesized definition and test/workflow/history-budget.test.ts proves the sum stays below the limit.
+ */
+export const MAX_HISTORY_EVENTS = 25_000;
+
+/**
+ * History events the backfill loop may use per execution. Its worst invocation (every retrier of the task spent,
+ * milestone, choices, wait) costs {@link BACKFILL_WORST_INVOCATION_EVENTS}; the loop then continues as new.
+ */
+export const BACKFILL_HISTORY_EVENTS = 10_000;
+
+/**
+ * Worst-case history events of one backfill loop iteration: the task (entered, exited, 3 per attempt: scheduled,
+ * started, ended; 1 attempt + every retrier's MaxAttempts), the milestone and done choices and the wait (2 each).
+ */
+export const BACKFILL_WORST_INVOCATION_EVENTS =
+  2 + 3 * (1 + LAMBDA_SERVICE_RETRY_ATTEMPTS + PHASE_RETRY.maxAttempts + LAMBDA_FAILURE_RETRY.maxAttempts) + 2 + 2 + 2;
+
+/**
+ * Backfill invocations per execution the history has room for: `backfill.maxInvocationsPerExecution` above this is
+ * capped to it (the phase task tells the handler, `PhaseEvent.limits`).
+ */
+export const MAX_BACKFILL_INVOCATIONS_PER_EXECUTION = Math.floor(BACKFILL_HISTORY_EVENTS / BACKFILL_WORST_INVOCATION_EVENTS);
+
+/**
+ * Calls of one verification loop per execution (each time-boxed like a backfill invocation, ~43 history events at
+ * worst); then it continues as new like the backfill. Both loops together: ~3,500 events.
+ */
+export const MAX_VERIFY_CALLS_PER_EXECUTION = 40;
+
+/**
+ * Reminders a gate may publish (`approvalTimeout / approvalReminderAfter`, rounded up): each costs 14 history events
+ * at worst, so 4 gates x 24 reminders stay under 1,400. A shorter reminder interval is refused at synth.
+ */
+export const MAX_REMINDERS_PER_GATE = 24;

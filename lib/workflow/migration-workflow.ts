@@ -14,13 +14,18 @@ import {
   DEFAULT_EXECUTION_TIMEOUT,
   DEFAULT_SNAPSHOT_MAX_POLLS,
   DEFAULT_SNAPSHOT_POLL_INTERVAL,
+  LONG_STATEMENT_RETRY,
+  MAX_BACKFILL_INVOCATIONS_PER_EXECUTION,
+  MAX_VERIFY_CALLS_PER_EXECUTION,
   PHASE_TIMEOUT,
   STATE_MACHINE_LOG_PREFIX,
   STATE_MACHINE_LOG_RETENTION,
   TASK_TIMEOUT_MARGIN,
 } from './defaults';
 import { migrationDefinition, SNAPSHOT_ID_PREFIX, type ClusterSnapshotContext } from './definition';
+import { retrierSeconds } from './history-budget';
 import { PhaseFunction, type PhaseFunctionProps } from './phase-function';
+import type { ExecutionLimits } from './state';
 import { StepwiseTopic } from './stepwise-topic';
 import { assertValidWorkflowProps } from './validate-props';
 
@@ -174,6 +179,7 @@ export class MigrationWorkflow extends Construct {
           topic: this.topic,
           approvalTimeout,
           approvalReminderAfter: props.approvalReminderAfter ?? DEFAULT_APPROVAL_REMINDER,
+          ...executionLimits(executionTimeout, approvalTimeout, snapshot),
           ...(snapshot === undefined ? {} : { snapshot }),
         }),
       ),
@@ -264,4 +270,25 @@ export function flattenArn(resolved: unknown): string {
   if (getAtt) return `<${getAtt[0]}.${getAtt[1]}>`;
   const ref = (resolved as { Ref?: string }).Ref;
   return ref === undefined ? JSON.stringify(resolved) : `<${ref}>`;
+}
+
+/**
+ * What every phase task is told about its execution (`PhaseEvent.limits`): preflight refuses a spec whose waits
+ * outlast the execution timeout, the backfill and verify loops continue as new within the history budget. Absent
+ * when a timeout is an unresolved token (checked at deploy time only).
+ */
+function executionLimits(executionTimeout: Duration, approvalTimeout: Duration, snapshot: ClusterSnapshotContext | undefined): { limits?: ExecutionLimits } {
+  if (executionTimeout.isUnresolved() || approvalTimeout.isUnresolved()) return {};
+  const long = LONG_STATEMENT_RETRY;
+  return {
+    limits: {
+      executionTimeoutSeconds: executionTimeout.toSeconds(),
+      approvalTimeoutSeconds: approvalTimeout.toSeconds(),
+      maxBackfillInvocations: MAX_BACKFILL_INVOCATIONS_PER_EXECUTION,
+      maxVerifyCalls: MAX_VERIFY_CALLS_PER_EXECUTION,
+      // Each attempt runs up to the phase timeout, then waits its pause.
+      longStatementSeconds: Math.ceil(retrierSeconds({ interval: long.interval.toSeconds(), backoffRate: long.backoffRate, maxAttempts: long.maxAttempts, maxDelay: long.maxDelay.toSeconds() }, PHASE_TIMEOUT.toSeconds())),
+      snapshotSeconds: snapshot === undefined ? 0 : snapshot.pollInterval.toSeconds() * snapshot.maxPolls,
+    },
+  };
 }

@@ -14,6 +14,24 @@ export interface PhaseEvent {
   readonly slot: string;
   /** What a phase with several steps does (the backfill: split key ranges, one range, summarize); absent: its main step. */
   readonly action?: BackfillAction;
+  /** The execution's limits as the state machine was built (absent when a phase is called without one). */
+  readonly limits?: ExecutionLimits;
+}
+
+/** What every phase task is told about its execution: what preflight checks the spec against, what caps the backfill. */
+export interface ExecutionLimits {
+  /** The state machine's `TimeoutSeconds`: an execution past it ends TIMED_OUT, no rollback, no notification. */
+  readonly executionTimeoutSeconds: number;
+  /** How long each approval gate waits for an answer. */
+  readonly approvalTimeoutSeconds: number;
+  /** Backfill invocations one execution's history has room for; `backfill.maxInvocationsPerExecution` is capped to it. */
+  readonly maxBackfillInvocations: number;
+  /** Calls of one verification loop per execution before it continues as new (also capped by the spec's budget). */
+  readonly maxVerifyCalls: number;
+  /** Longest wait for one long statement (retries of SW_STATEMENT_RUNNING), in seconds. */
+  readonly longStatementSeconds: number;
+  /** Longest wait for the cluster snapshot, in seconds (0 when the workflow takes none). */
+  readonly snapshotSeconds: number;
 }
 
 /** The backfill's steps besides the sequential loop (parallel key ranges, `backfill.parallelism` > 1). */
@@ -94,6 +112,14 @@ export interface VerifyResult {
   readonly mismatches: number;
   readonly sampleIds: readonly string[];
   readonly seconds: number;
+  /** The execution this call ran in, and its calls of this loop so far (the history budget counts them). */
+  readonly execution?: string | null;
+  readonly executionCalls?: number;
+  /** The migration's executions (continue-as-new), as the backfill carries them. */
+  readonly lineage?: { readonly root: string; readonly generation: number };
+  /** True when the loop's budget is spent: the state machine continues in `continuation` (the row is offered to it). */
+  readonly continueAsNew?: boolean;
+  readonly continuation?: { readonly root: string; readonly generation: number; readonly name: string; readonly executionArn: string } | null;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Duration, Token } from 'aws-cdk-lib';
-import { MAX_EXECUTION_TIMEOUT, MAX_GATES_PER_EXECUTION } from './defaults';
+import { DEFAULT_APPROVAL_REMINDER, DEFAULT_APPROVAL_TIMEOUT, MAX_EXECUTION_TIMEOUT, MAX_GATES_PER_EXECUTION, MAX_REMINDERS_PER_GATE } from './defaults';
 
 /** Aurora cluster ARN: `arn:aws[-partition]:rds:<region>:<account>:cluster:<cluster-id>`. */
 export const CLUSTER_ARN_PATTERN = /^arn:aws[a-z-]*:rds:[a-z]{2}(-[a-z]+)+-\d:\d{12}:cluster:[A-Za-z][A-Za-z0-9-]{0,62}$/;
@@ -22,6 +22,7 @@ export interface ValidatedProps {
   readonly database?: string;
   readonly backfillMaxSeconds?: number;
   readonly approvalTimeout?: Duration;
+  readonly approvalReminderAfter?: Duration;
   readonly executionTimeout?: Duration;
 }
 
@@ -42,6 +43,7 @@ export function validateWorkflowProps(props: ValidatedProps): string[] {
   if (approvalTimeout !== undefined && !approvalTimeout.isUnresolved() && approvalTimeout.toSeconds() < 60) {
     problems.push(`approvalTimeout must be at least 1 minute, got ${approvalTimeout.toHumanString()}.`);
   }
+  problems.push(...reminderProblems(approvalTimeout ?? DEFAULT_APPROVAL_TIMEOUT, props.approvalReminderAfter ?? DEFAULT_APPROVAL_REMINDER));
   if (executionTimeout !== undefined && !executionTimeout.isUnresolved()) {
     if (executionTimeout.toSeconds() > MAX_EXECUTION_TIMEOUT.toSeconds()) {
       problems.push(`executionTimeout must be at most 365 days (Standard workflow limit), got ${executionTimeout.toHumanString()}.`);
@@ -55,6 +57,23 @@ export function validateWorkflowProps(props: ValidatedProps): string[] {
     }
   }
   return problems;
+}
+
+/**
+ * Each unanswered gate publishes a reminder every `approvalReminderAfter` until `approvalTimeout`: every reminder
+ * costs history events, so their number per gate is bounded (the history budget, docs/ARCHITECTURE.md).
+ */
+function reminderProblems(approvalTimeout: Duration, reminderAfter: Duration): string[] {
+  if (approvalTimeout.isUnresolved() || reminderAfter.isUnresolved()) return [];
+  if (reminderAfter.toSeconds() < 1) return [`approvalReminderAfter must be at least 1 second, got ${reminderAfter.toHumanString()}.`];
+  const reminders = Math.ceil(approvalTimeout.toSeconds() / Math.min(reminderAfter.toSeconds(), approvalTimeout.toSeconds()));
+  if (reminders <= MAX_REMINDERS_PER_GATE) return [];
+  const shortest = Duration.seconds(Math.ceil(approvalTimeout.toSeconds() / MAX_REMINDERS_PER_GATE));
+  return [
+    `approvalReminderAfter (${reminderAfter.toHumanString()}) makes each gate publish ${reminders} reminders within approvalTimeout ` +
+      `(${approvalTimeout.toHumanString()}); at most ${MAX_REMINDERS_PER_GATE} fit the execution's history budget: ` +
+      `remind every ${shortest.toHumanString()} or more.`,
+  ];
 }
 
 /** Throws one Error listing every problem, or returns when there is none. */

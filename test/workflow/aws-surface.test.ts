@@ -58,7 +58,7 @@ describe('cluster snapshot', () => {
       Resource: 'arn:aws:states:::aws-sdk:rds:describeDBClusterSnapshots',
       ResultSelector: { 'status.$': '$.DbClusterSnapshots[0].Status' },
     });
-    expect(states[StateName.SnapshotWait]).toMatchObject({ Type: 'Wait', Seconds: 60, Next: StateName.CountSnapshotPoll });
+    expect(states[StateName.SnapshotWait]).toMatchObject({ Type: 'Wait', Seconds: 180, Next: StateName.CountSnapshotPoll });
     const ready = states[StateName.SnapshotReady] as unknown as { Default: string; Choices: { Next: string }[] };
     expect(ready.Default).toBe(StateName.Expand);
     expect(ready.Choices.map((c) => c.Next)).toEqual([StateName.SnapshotWait, StateName.SnapshotFailed]);

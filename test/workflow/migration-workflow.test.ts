@@ -157,14 +157,34 @@ describe('MigrationWorkflow', () => {
       expect(states[StateName.BackfillRangesDone]!.Default).toBe(StateName.NotifyBackfilled);
     });
 
-    it('starts at IsContinuation, which sends a spec to Init and a continued execution back into the backfill', () => {
+    it('starts at IsContinuation, which sends a spec to Init and a continued execution back into the loop that handed over', () => {
       expect(definition['StartAt']).toBe(StateName.IsContinuation);
       expect(states[StateName.IsContinuation]).toMatchObject({
         Type: 'Choice',
         Choices: [{ Variable: '$.stepwiseContinuation', IsPresent: true, Next: StateName.ResumeContinuation }],
         Default: StateName.Init,
       });
-      expect(states[StateName.ResumeContinuation]).toMatchObject({ Type: 'Pass', InputPath: '$.stepwiseContinuation.state', Next: StateName.BackfillMode });
+      expect(states[StateName.ResumeContinuation]).toMatchObject({ Type: 'Pass', InputPath: '$.stepwiseContinuation.state', Next: StateName.ResumeAt });
+      // The later verification first: an earlier loop's continueAsNew may still be in the carried state.
+      expect(states[StateName.ResumeAt]!.Choices!.map((c) => c.Next)).toEqual([StateName.VerifyAfterSoak, StateName.Verify]);
+      expect(states[StateName.ResumeAt]!.Default).toBe(StateName.BackfillMode);
+    });
+
+    it('continues as new from each verification loop, under the name its result chose, into the shared end states', () => {
+      for (const [done, start, slot] of [
+        [StateName.VerifyDone, StateName.ContinueVerifyAsNew, 'verify'],
+        [StateName.VerifyAfterSoakDone, StateName.ContinueVerifyAfterSoakAsNew, 'verifyAfterSoak'],
+      ] as const) {
+        expect(states[done]!.Choices!.map((c) => c.Next)).toContain(start);
+        expect(states[start]).toMatchObject({
+          Resource: 'arn:aws:states:::states:startExecution',
+          Parameters: { 'StateMachineArn.$': '$$.StateMachine.Id', 'Name.$': `$.${slot}.continuation.name` },
+          ResultPath: '$.continuedAs',
+          Catch: [{ ErrorEquals: ['States.ALL'], Next: StateName.NotifyContinueAsNewFailed }],
+        });
+      }
+      expect(states[StateName.NotifyVerifyContinuedAsNew]!.Next).toBe(StateName.ContinuedAsNew);
+      expect(states[StateName.NotifyVerifyAfterSoakContinuedAsNew]!.Next).toBe(StateName.ContinuedAsNew);
     });
 
     it('continues as new from the backfill loop: starts this state machine again with the whole state', () => {
@@ -197,10 +217,26 @@ describe('MigrationWorkflow', () => {
       expect(definition['TimeoutSeconds']).toBe(Duration.days(90).toSeconds());
     });
 
-    it('retries a phase whose long statement still runs, patiently, in every phase task that has one', () => {
-      for (const name of [StateName.Backup, StateName.Expand, StateName.Constrain, StateName.Rollback]) {
-        const retry = (states[name] as unknown as { Retry?: { ErrorEquals: string[]; MaxAttempts: number; IntervalSeconds: number; BackoffRate: number }[] }).Retry ?? [];
-        expect([name, retry.find((r) => r.ErrorEquals.includes('StatementRunningError'))]).toEqual([name, { ErrorEquals: ['StatementRunningError'], MaxAttempts: 2000, IntervalSeconds: 30, BackoffRate: 1 }]);
+    it('retries a phase whose long statement still runs, patiently with a growing pause, only in phase tasks that run one', () => {
+      const retriers = (name: string) => (states[name] as unknown as { Retry?: { ErrorEquals: string[] }[] }).Retry ?? [];
+      for (const name of [StateName.Backup, StateName.Expand, StateName.Constrain, StateName.Contract, StateName.Rollback]) {
+        expect([name, retriers(name).find((r) => r.ErrorEquals.includes('StatementRunningError'))]).toEqual([
+          name,
+          { ErrorEquals: ['StatementRunningError'], MaxAttempts: 270, IntervalSeconds: 30, BackoffRate: 1.5, MaxDelaySeconds: 600 },
+        ]);
+      }
+      // Loops stay cheap in history: their tasks never wait for a long statement.
+      for (const name of [StateName.Preflight, StateName.Backfill, StateName.Verify, StateName.VerifyAfterSoak, StateName.WindowForConstrain]) {
+        expect([name, retriers(name).some((r) => r.ErrorEquals.includes('StatementRunningError'))]).toEqual([name, false]);
+      }
+    });
+
+    it('retries Lambda.Unknown and Lambda.TooManyRequestsException on every phase task (all are idempotent)', () => {
+      const phaseTasks = Object.entries(states).filter(([, s]) => s.Type === 'Task' && /:function:/.test(String((s as { Resource?: unknown }).Resource)));
+      expect(phaseTasks.length).toBeGreaterThanOrEqual(12);
+      for (const [name, state] of phaseTasks) {
+        const retry = ((state as unknown as { Retry?: { ErrorEquals: string[] }[] }).Retry ?? []).find((r) => r.ErrorEquals.includes('Lambda.Unknown'));
+        expect([name, retry]).toEqual([name, { ErrorEquals: ['Lambda.Unknown', 'Lambda.TooManyRequestsException'], MaxAttempts: 4, IntervalSeconds: 5, BackoffRate: 3, JitterStrategy: 'FULL' }]);
       }
     });
 

@@ -39,7 +39,20 @@ describe('synthesizeDefinition', () => {
   });
 
   it('sends every phase task the PhaseEvent payload and publishes to the local topic', () => {
-    expect(states[StateName.VerifyAfterSoak]?.Parameters).toEqual({ 'execution.$': '$$.Execution.Id', 'state.$': '$', slot: 'verifyAfterSoak' });
+    expect(states[StateName.VerifyAfterSoak]?.Parameters).toEqual({
+      'execution.$': '$$.Execution.Id',
+      'state.$': '$',
+      slot: 'verifyAfterSoak',
+      // The execution's limits as built: 90 days, gates of 7 days, the history budget's caps.
+      limits: {
+        executionTimeoutSeconds: 90 * 86400,
+        approvalTimeoutSeconds: 7 * 86400,
+        maxBackfillInvocations: 212,
+        maxVerifyCalls: 40,
+        longStatementSeconds: expect.any(Number),
+        snapshotSeconds: 6 * 3600,
+      },
+    });
     expect(states[StateName.ApproveStart]?.Resource).toBe('arn:aws:states:::sns:publish.waitForTaskToken');
     expect(states[StateName.NotifyPlanned]?.Parameters?.['TopicArn']).toBe('arn:aws:sns:us-east-1:000000000000:stepwise-local');
     expect(result.topicArn).toBe('arn:aws:sns:us-east-1:000000000000:stepwise-local');

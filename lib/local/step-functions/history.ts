@@ -6,7 +6,30 @@
 import type { StateMachine } from 'aws-local-stepfunctions';
 import type { HistoryEventType } from '@aws-sdk/client-sfn';
 import type { TaskInfo } from './definition';
+import { DATA_LIMIT_EXCEEDED, MAX_PAYLOAD_BYTES, payloadBytes } from './task-errors';
 import type { HistoryEvent } from './types';
+
+/** Step Functions' hard limit of history events per Standard execution. */
+export const MAX_HISTORY_EVENTS = 25_000;
+
+/** A limit the recorder enforces was broken: the execution fails with this error (no Retry, no Catch). */
+export interface LimitBreach {
+  readonly error: string;
+  readonly cause: string;
+}
+
+/** Limits of {@link HistoryRecorder}. */
+export interface HistoryLimits {
+  /** History events per execution, the failing `ExecutionFailed` included (default {@link MAX_HISTORY_EVENTS}). */
+  readonly maxEvents?: number;
+  /** Called once when a limit is broken, after `ExecutionFailed` was recorded: the runner stops the execution. */
+  readonly onBreach?: (breach: LimitBreach) => void;
+}
+
+/** AWS's cause when an execution reaches its history limit (error `States.Runtime`). */
+export function historyLimitCause(maxEvents: number): string {
+  return `The execution reached the maximum number of history events (${maxEvents}).`;
+}
 
 /** One entry of the library's `eventLogs` generator. */
 export type LibraryEvent = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
@@ -35,19 +58,27 @@ export class HistoryRecorder {
   private readonly list: HistoryEvent[] = [];
   private transitions = 0;
   private closed = false;
+  private broken: LimitBreach | undefined;
 
   /**
    * @param stateTypes original `Type` of every state by name (a Wait rewritten as a Task still reads `Wait`)
    * @param tasks the definition's Task states, to name timeout events
    * @param roleArn reported in `ExecutionStarted`
    * @param listener called with every event as it is recorded; its failures are reported as process warnings
+   * @param limits the history and payload limits of Step Functions, enforced as on AWS
    */
   constructor(
     private readonly stateTypes: ReadonlyMap<string, string>,
     private readonly tasks: ReadonlyMap<string, TaskInfo>,
     private readonly roleArn: string,
     private readonly listener?: (event: HistoryEvent) => void,
+    private readonly limits: HistoryLimits = {},
   ) {}
+
+  /** The limit that ended the execution, if one did. */
+  get breach(): LimitBreach | undefined {
+    return this.broken;
+  }
 
   /** Every event so far, oldest first (a copy). */
   events(): HistoryEvent[] {
@@ -59,10 +90,39 @@ export class HistoryRecorder {
     return this.transitions;
   }
 
-  /** Appends an event, numbering it after the last one; ignored once the execution has ended (like AWS). */
+  /**
+   * Appends an event, numbering it after the last one; ignored once the execution has ended (like AWS). An event that
+   * would leave no room for the execution's last one fails the execution instead: `States.Runtime`, as on AWS.
+   */
   add(draft: HistoryDraft, at: Date = new Date()): HistoryEvent | undefined {
     if (this.closed) return undefined;
-    if (typeof draft.type === 'string' && draft.type.startsWith('Execution') && draft.type !== 'ExecutionStarted') this.closed = true;
+    const terminal = typeof draft.type === 'string' && draft.type.startsWith('Execution') && draft.type !== 'ExecutionStarted';
+    const maxEvents = this.limits.maxEvents ?? MAX_HISTORY_EVENTS;
+    if (!terminal && this.list.length >= maxEvents - 1) {
+      this.fail({ error: 'States.Runtime', cause: historyLimitCause(maxEvents) }, at);
+      return undefined;
+    }
+    return this.push(draft, at, terminal);
+  }
+
+  /** Ends the history with `ExecutionFailed` for a broken limit and tells the runner (once). */
+  private fail(breach: LimitBreach, at: Date): void {
+    this.push({ type: 'ExecutionFailed', executionFailedEventDetails: { error: breach.error, cause: breach.cause } }, at, true);
+    this.broken = breach;
+    this.limits.onBreach?.(breach);
+  }
+
+  /** A state's input or output over the payload limit fails the execution with `States.DataLimitExceeded`. */
+  private payloadFits(name: string, what: 'input' | 'output', value: unknown, at: Date): boolean {
+    if (payloadBytes(value) <= MAX_PAYLOAD_BYTES) return true;
+    const verb = what === 'input' ? 'received an input' : 'returned a result';
+    this.fail({ error: DATA_LIMIT_EXCEEDED, cause: `The state/task '${name}' ${verb} with a size exceeding the maximum number of bytes service limit.` }, at);
+    return false;
+  }
+
+  private push(draft: HistoryDraft, at: Date, terminal: boolean): HistoryEvent | undefined {
+    if (this.closed) return undefined;
+    if (terminal) this.closed = true;
     const id = this.list.length + 1;
     const event = { ...draft, id, previousEventId: id - 1, timestamp: at } as HistoryEvent;
     this.list.push(event);
@@ -96,6 +156,7 @@ export class HistoryRecorder {
         this.add({ type: 'ExecutionTimedOut', executionTimedOutEventDetails: {} }, at);
         return;
       case 'StateEntered':
+        if (!this.payloadFits(event.state.name, 'input', event.state.input, at)) return;
         this.transitions += 1;
         this.add(
           {
@@ -106,6 +167,7 @@ export class HistoryRecorder {
         );
         return;
       case 'StateExited':
+        if (!this.payloadFits(event.state.name, 'output', event.state.output, at)) return;
         this.add(
           {
             type: `${this.typeOf(event.state.name, event.state.type)}StateExited` as HistoryEventType,

@@ -3,6 +3,10 @@
  * modules in process, SNS publishes go to a sink, `.waitForTaskToken` gates wait in an `ApprovalRegistry`, and the
  * history reads like `GetExecutionHistory`.
  *
+ * AWS's limits are enforced as on AWS: 25,000 history events per execution (then `States.Runtime`, no Catch), 256 KiB
+ * per execution input (`InvalidExecutionInput`), state input, state output and task result
+ * (`States.DataLimitExceeded`, terminal), and the definition's own `TimeoutSeconds` (TIMED_OUT, no Catch).
+ *
  * Limits (of the library, or of running in one process): a running Lambda handler cannot be cancelled — `abort()`
  * ends the execution at once but the handler runs to completion and its result is ignored; waits and task timeouts
  * longer than 24.8 days (a Node timer) are capped; JSONata, distributed Map, heartbeats, `.sync` integrations and
@@ -18,9 +22,10 @@ import {
   type RunOptions,
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
-import { ApprovalRegistry } from './approval-registry';
+import { ApprovalRegistry, GateClosedError } from './approval-registry';
 import { prepareDefinition, type PreparedDefinition } from './definition';
-import { HistoryRecorder, jsonText } from './history';
+import { HistoryRecorder, jsonText, MAX_HISTORY_EVENTS } from './history';
+import { MAX_PAYLOAD_BYTES } from './task-errors';
 import { buildTaskHandlers, unsupportedTasks, type TaskRuntime } from './task-handlers';
 import type {
   AslDefinition,
@@ -61,6 +66,8 @@ export interface LocalStateMachineOptions {
   readonly includeErrorDetails?: boolean;
   /** Validate the definition with asl-validator first (default true). */
   readonly validate?: boolean;
+  /** History events per execution before it fails with `States.Runtime` (default 25,000, AWS's hard limit). */
+  readonly maxHistoryEvents?: number;
 }
 
 /** Per-execution options. */
@@ -168,6 +175,9 @@ export class LocalStateMachine {
     if (!/^[A-Za-z0-9_-]{1,80}$/.test(name)) throw new ExecutionStartError('InvalidName', `Invalid execution name: ${name}`);
     const inputText = JSON.stringify(startOptions.input ?? {});
     if (inputText === undefined) throw new ExecutionStartError('InvalidExecutionInput', 'Execution input is not JSON');
+    if (Buffer.byteLength(inputText, 'utf8') > MAX_PAYLOAD_BYTES) {
+      throw new ExecutionStartError('InvalidExecutionInput', `The execution input exceeds the maximum size of ${MAX_PAYLOAD_BYTES} bytes`);
+    }
     const existing = this.executions.get(name);
     if (existing) {
       if (existing.execution.describe().status === 'RUNNING' && existing.input === inputText) return existing.execution;
@@ -184,7 +194,12 @@ export class LocalStateMachine {
     const startDate = new Date();
     const stopper = new AbortController();
     const approvals = this.approvals;
-    const recorder = new HistoryRecorder(this.prepared.stateTypes, this.prepared.tasks, ROLE_ARN, onEvent);
+    // A broken limit (history events, payload size) ends the execution FAILED at once, as on AWS: no Retry, no Catch.
+    const stopRun = { abort: (): void => undefined };
+    const recorder = new HistoryRecorder(this.prepared.stateTypes, this.prepared.tasks, ROLE_ARN, onEvent, {
+      maxEvents: this.options.maxHistoryEvents ?? MAX_HISTORY_EVENTS,
+      onBreach: () => stopRun.abort(),
+    });
     const tokenPlaceholder = `__stepwise_task_token_${randomUUID()}__`;
     const runtime: TaskRuntime = {
       executionArn,
@@ -199,7 +214,11 @@ export class LocalStateMachine {
       includeErrorDetails: this.options.includeErrorDetails ?? false,
       lambdaTimeoutSeconds: this.options.lambdaTimeoutSeconds ?? 900,
       tokenPlaceholder,
-      record: (draft) => recorder.add(draft),
+      // After a broken limit no task goes on: the handler that recorded the last event stops before calling anything.
+      record: (draft) => {
+        recorder.add(draft);
+        if (recorder.breach) throw new GateClosedError('discarded');
+      },
       // A continued execution (continue-as-new) runs on this machine and reports to the same listener.
       startExecution: (request) => {
         if (request.stateMachineArn !== this.stateMachineArn) {
@@ -221,6 +240,7 @@ export class LocalStateMachine {
         Task: { Token: tokenPlaceholder },
       },
     });
+    stopRun.abort = () => run.abort();
 
     const consumer = (async () => {
       for await (const event of run.eventLogs) {
@@ -246,7 +266,10 @@ export class LocalStateMachine {
     };
     const done = Promise.all([outcome, consumer]).then(([ended]) => {
       stop();
-      result = { ...ended, startedAt: startDate, stoppedAt: new Date() };
+      // Once the whole history is read: a broken limit decides the outcome whatever the library concluded.
+      const breach = recorder.breach;
+      const final = breach ? { status: 'FAILED' as const, error: breach.error, cause: breach.cause } : ended;
+      result = { ...final, startedAt: startDate, stoppedAt: new Date() };
       return result;
     });
 

@@ -22,6 +22,8 @@ export class TaskFailure extends Error {
 
 /** Error and cause of a Lambda invocation that threw `thrown`, as Step Functions reports them. */
 export function lambdaFailure(thrown: unknown, includeDetails = false): TaskFailure {
+  // A payload over the limit is Step Functions' own terminal error, not the function's.
+  if (thrown instanceof DataLimitFailure) return thrown;
   const isError = thrown instanceof Error;
   const errorType = isError ? thrown.name || 'Error' : 'Error';
   const document: Record<string, unknown> = {
@@ -44,14 +46,41 @@ export function serviceFailure(service: string, thrown: unknown): TaskFailure {
   return new TaskFailure(name.startsWith(`${service}.`) ? name : `${service}.${name}`, message);
 }
 
-/** Step Functions' per-state payload limit (256 KiB); larger results fail with `States.DataLimitExceeded`. */
+/**
+ * Step Functions' payload limit (256 KiB of UTF-8): a task result, a state's input or output, the execution input.
+ * Larger fails with `States.DataLimitExceeded`, a terminal error that neither Retry nor Catch `States.ALL` handles.
+ */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
+
+/** Error name of a payload over {@link MAX_PAYLOAD_BYTES}. */
+export const DATA_LIMIT_EXCEEDED = 'States.DataLimitExceeded';
+
+/** UTF-8 size of a value as JSON text (what Step Functions measures). */
+export function payloadBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value) ?? 'null', 'utf8');
+}
+
+/**
+ * `States.DataLimitExceeded`: terminal, like on AWS, where `States.ALL` matches it in no Retry and no Catch. (Locally
+ * not even a Retry/Catch naming it explicitly applies: the library's flags are all or nothing; Stepwise has none.)
+ */
+export class DataLimitFailure extends TaskFailure {
+  constructor(cause: string) {
+    super(DATA_LIMIT_EXCEEDED, cause);
+  }
+  get isRetryable(): boolean {
+    return false;
+  }
+  get isCatchable(): boolean {
+    return false;
+  }
+}
 
 /** JSON copy of `value` (undefined → null, like a Lambda response); fails like Step Functions when too large. */
 export function toJsonPayload(value: unknown, what: string): unknown {
   const text = JSON.stringify(value) ?? 'null';
   if (Buffer.byteLength(text, 'utf8') > MAX_PAYLOAD_BYTES) {
-    throw new TaskFailure('States.DataLimitExceeded', `The ${what} exceeds the maximum size of 262144 bytes`);
+    throw new DataLimitFailure(`The ${what} exceeds the maximum size of ${MAX_PAYLOAD_BYTES} bytes`);
   }
   return JSON.parse(text) as unknown;
 }

@@ -3,6 +3,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { Phase } from '../../constants';
+import type { ExecutionLimits } from '../state';
 
 /** What the definition builders need: where to create states, the phase functions, the topic and the timeouts. */
 export interface DefinitionContext {
@@ -18,6 +19,8 @@ export interface DefinitionContext {
   readonly approvalTimeout: Duration;
   /** How long a gate waits before it publishes a reminder. */
   readonly approvalReminderAfter: Duration;
+  /** Sent to every phase task (`PhaseEvent.limits`): the execution's timeouts and history budget. */
+  readonly limits?: ExecutionLimits;
   /** The Aurora cluster snapshot taken after the Backup phase; absent, the workflow takes none. */
   readonly snapshot?: ClusterSnapshotContext;
 }

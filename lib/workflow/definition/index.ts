@@ -75,11 +75,13 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
   const backup = phaseTask(ctx, StateName.Backup, {
     phase: Phase.Backup,
     slot: Slot.Backup,
+    longStatements: true,
     comment: 'Claims the table and copies its key and old column into _stepwise (the table-level restore copy); the cluster snapshot follows.',
   });
   const expand = phaseTask(ctx, StateName.Expand, {
     phase: Phase.Expand,
     slot: Slot.Expand,
+    longStatements: true,
     comment: 'Adds the nullable new column, the sync trigger and CREATE INDEX CONCURRENTLY, each under a short lock_timeout.',
   });
   const notifyExpanded = notify(ctx, StateName.NotifyExpanded, {
@@ -113,6 +115,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     description: fmt('Backfill done: {} rows in {} batches. Verifying now. Cluster snapshot: {}.', '$.backfill.rows', '$.backfill.batches', SNAPSHOT_ID_PATH),
   });
   const verify = verifyLoop(ctx, { name: StateName.Verify, doneName: StateName.VerifyDone, slot: Slot.Verify,
+    continueAs: { start: StateName.ContinueVerifyAsNew, announce: StateName.NotifyVerifyContinuedAsNew },
     comment: 'Checks every row: the new column is set and equals the using expression of the old one.' }, rollback);
 
   // ---- Constrain, switch reads, soak ----
@@ -122,6 +125,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
   const constrain = phaseTask(ctx, StateName.Constrain, {
     phase: Phase.Constrain,
     slot: Slot.Constrain,
+    longStatements: true,
     comment: 'CHECK NOT VALID, VALIDATE, SET NOT NULL, DROP CHECK: no ACCESS EXCLUSIVE full-table scan.',
   });
   const notifyConstrained = notify(ctx, StateName.NotifyConstrained, {
@@ -141,6 +145,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     time: sfn.WaitTime.secondsPath('$.preflight.soakSeconds'),
   });
   const verifyAfterSoak = verifyLoop(ctx, { name: StateName.VerifyAfterSoak, doneName: StateName.VerifyAfterSoakDone, slot: Slot.VerifyAfterSoak,
+    continueAs: { start: StateName.ContinueVerifyAfterSoakAsNew, announce: StateName.NotifyVerifyAfterSoakContinuedAsNew },
     comment: 'Re-verifies every row after the soak: catches drift from writers that bypassed the trigger.' }, rollback);
   const approveContract = approvalGate(ctx, Gate.Contract, {
     onTimeout: rollback,
@@ -155,6 +160,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
   const contract = phaseTask(ctx, StateName.Contract, {
     phase: Phase.Contract,
     slot: Slot.Contract,
+    longStatements: true,
     comment: 'One transaction: drop the trigger and the old column, rename the new one. Not rolled back automatically.',
   });
   const notifySucceeded = notify(ctx, StateName.NotifySucceeded, {
@@ -244,8 +250,8 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     .next(contract)
     .next(notifySucceeded)
     .next(succeeded);
-  // An execution started by continue-as-new enters at the backfill; every other starts at Init.
-  return continuationEntry(ctx, init, backfill.startState);
+  // An execution started by continue-as-new enters at the loop that handed over; every other starts at Init.
+  return continuationEntry(ctx, init, { backfill: backfill.startState, verify: verify.startState, verifyAfterSoak: verifyAfterSoak.startState });
 }
 
 /**

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Phase } from '../../constants';
-import { LONG_STATEMENT_RETRY, PHASE_RETRY, RETRYABLE_ERRORS } from '../defaults';
+import { LAMBDA_FAILURE_RETRY, LONG_STATEMENT_RETRY, PHASE_RETRY, RETRYABLE_ERRORS } from '../defaults';
 import type { BackfillAction } from '../state';
 import type { Slot, StateName } from '../state-names';
 import { EXECUTION_ID_PATH, type DefinitionContext } from './context';
@@ -22,6 +22,12 @@ export interface PhaseTaskOptions {
    * @default PHASE_RETRY (2 attempts, interval 5 s, backoff 2)
    */
   readonly retry?: { readonly maxAttempts: number; readonly backoffRate: number; readonly interval: Duration };
+  /**
+   * The phase runs long statements (CREATE INDEX CONCURRENTLY, VALIDATE, the backup copy, or cancels them): retry
+   * `StatementRunningError` patiently ({@link LONG_STATEMENT_RETRY}). Off elsewhere, so loops stay cheap in history.
+   * @default false
+   */
+  readonly longStatements?: boolean;
 }
 
 /**
@@ -42,6 +48,7 @@ export function phaseTask(ctx: DefinitionContext, name: StateName, options: Phas
       state: sfn.JsonPath.entirePayload,
       slot: options.slot,
       ...(options.action ? { action: options.action } : {}),
+      ...(ctx.limits ? { limits: ctx.limits } : {}),
     }),
     payloadResponseOnly: true,
     resultPath: `$.${options.slot}`,
@@ -52,7 +59,13 @@ export function phaseTask(ctx: DefinitionContext, name: StateName, options: Phas
   });
   // Phases are idempotent: a lock timeout or a transient database error is retried with backoff.
   task.addRetry({ errors: [...RETRYABLE_ERRORS], ...retry });
+  // Lambda failed the invocation (timeout, crash, throttled): the idempotent phase runs again.
+  const lambdaFailure = LAMBDA_FAILURE_RETRY;
+  task.addRetry({ errors: [...lambdaFailure.errors], maxAttempts: lambdaFailure.maxAttempts, backoffRate: lambdaFailure.backoffRate, interval: lambdaFailure.interval, jitterStrategy: sfn.JitterType.FULL });
   // A long statement still running is not a failure: the next attempt watches it again (never sends it twice).
-  task.addRetry({ errors: [...LONG_STATEMENT_RETRY.errors], maxAttempts: LONG_STATEMENT_RETRY.maxAttempts, backoffRate: LONG_STATEMENT_RETRY.backoffRate, interval: LONG_STATEMENT_RETRY.interval });
+  if (options.longStatements) {
+    const long = LONG_STATEMENT_RETRY;
+    task.addRetry({ errors: [...long.errors], maxAttempts: long.maxAttempts, backoffRate: long.backoffRate, interval: long.interval, maxDelay: long.maxDelay });
+  }
   return task;
 }

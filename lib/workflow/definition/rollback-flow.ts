@@ -26,6 +26,7 @@ export function rollbackFlow(ctx: DefinitionContext): sfn.IChainable {
     phase: Phase.Rollback,
     slot: Slot.Rollback,
     retry: ROLLBACK_RETRY,
+    longStatements: true,
     comment: 'Undoes what this migration added (trigger, index, new column), idempotently; retried harder than a phase.',
   });
   const notifyRolledBack = notify(ctx, StateName.NotifyRolledBack, {
