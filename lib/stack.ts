@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, CfnRule, Duration, Fn, Stack, Token, type StackProps } from 'aws-cdk-lib';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { ConfigError, StepwiseError } from './errors';
@@ -7,9 +7,10 @@ import { loadSpecFile } from './spec';
 import { assertTimeZone, parseAwsCron } from './window';
 import { MaintenanceWindowSchedule } from './workflow/maintenance-window';
 import { MigrationWorkflow, type MigrationWorkflowProps } from './workflow/migration-workflow';
+import { OperatorPolicy } from './workflow/operator-policy';
 import { StepwiseSlackChannel } from './workflow/slack-channel';
 import { StepwiseTopic } from './workflow/stepwise-topic';
-import { EXAMPLE, validateWorkflowProps } from './workflow/validate-props';
+import { clusterRegion, EXAMPLE, validateWorkflowProps } from './workflow/validate-props';
 import { WorkflowAlarms } from './workflow/workflow-alarms';
 
 /** The database a deployment targets: the three workflow inputs that have no default. */
@@ -184,7 +185,7 @@ export function stackPropsFromContext(scope: Construct, given: Partial<DatabaseT
   };
   const target = { clusterArn: read('clusterArn'), secretArn: read('secretArn'), database: read('database') };
   const missing = CONTEXT_KEYS.filter((key) => target[key] === undefined || target[key] === '');
-  const malformed = validateWorkflowProps(target).filter((problem) => !missing.some((key) => problem.startsWith(`${key} is required`)));
+  const malformed = validateWorkflowProps({ ...target, region: stackRegion(scope) }).filter((problem) => !missing.some((key) => problem.startsWith(`${key} is required`)));
   if (missing.length > 0 || malformed.length > 0) {
     const example = `npx cdk synth ${CONTEXT_KEYS.map((key) => `-c ${key}=${EXAMPLE[key]}`).join(' ')}`;
     const lines = [
@@ -198,6 +199,12 @@ export function stackPropsFromContext(scope: Construct, given: Partial<DatabaseT
     });
   }
   return target as DatabaseTarget;
+}
+
+/** The region of the stack `scope` belongs to (a token for an environment-agnostic stack), or undefined outside a stack. */
+function stackRegion(scope: Construct): string | undefined {
+  const stack = scope.node.scopes.find((s): s is Stack => Stack.isStack(s));
+  return stack?.region;
 }
 
 /**
@@ -220,10 +227,24 @@ export class StepwiseStack extends Stack {
   readonly slack?: StepwiseSlackChannel;
   /** The maintenance-window schedule (when `windowSchedule` is given). */
   readonly window?: MaintenanceWindowSchedule;
+  /** The managed policy with what the operator commands need (output `OperatorPolicyArn`). */
+  readonly operatorPolicy: OperatorPolicy;
 
   constructor(scope: Construct, id: string, props: StepwiseStackProps = {}) {
     super(scope, id, props);
     const target = stackPropsFromContext(this, props);
+    const region = clusterRegion(target.clusterArn);
+    if (region !== undefined && Token.isUnresolved(this.region)) {
+      // An environment-agnostic stack learns its region at deploy time: CloudFormation refuses another region then.
+      new CfnRule(this, 'ClusterInStackRegion', {
+        assertions: [
+          {
+            assert: Fn.conditionEquals(Aws.REGION, region),
+            assertDescription: `The database cluster is in ${region}, and the Data API is regional: deploy this stack to ${region}.`,
+          },
+        ],
+      });
+    }
     this.options = deploymentOptionsFromContext(this, props);
     this.notifications = new StepwiseTopic(this, 'Notifications');
     this.workflow = new MigrationWorkflow(this, 'Workflow', {
@@ -270,6 +291,11 @@ export class StepwiseStack extends Stack {
     new CfnOutput(this, 'StateMachineArn', {
       value: this.workflow.stateMachine.stateMachineArn,
       description: 'Start a migration here (stepwise start); its input is the spec.',
+    });
+    this.operatorPolicy = new OperatorPolicy(this, 'Operator', { stateMachine, clusterArn: target.clusterArn, secretArn: target.secretArn });
+    new CfnOutput(this, 'OperatorPolicyArn', {
+      value: this.operatorPolicy.policy.managedPolicyArn,
+      description: 'Attach to whoever runs migrations (people or CI/CD): start, status, follow, approve, reject, abort, pause, resume, tune.',
     });
     new CfnOutput(this, 'TopicArn', {
       value: this.notifications.topic.topicArn,

@@ -1,4 +1,4 @@
-import { Annotations, Arn, ArnFormat, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -121,8 +121,7 @@ export class MigrationWorkflow extends Construct {
     const backfillMaxSeconds = props.backfillMaxSeconds ?? DEFAULT_BACKFILL_MAX_SECONDS;
 
     // ---- Validate everything first, then report every problem at once ----
-    assertValidWorkflowProps({ ...props, approvalTimeout, executionTimeout, backfillMaxSeconds });
-    this.warnOnRegionMismatch(props.clusterArn);
+    assertValidWorkflowProps({ ...props, approvalTimeout, executionTimeout, backfillMaxSeconds, region: Stack.of(this).region });
 
     // ---- Topic ----
     this.topic = props.topic ?? new StepwiseTopic(this, 'Topic').topic;
@@ -213,19 +212,6 @@ export class MigrationWorkflow extends Construct {
       pollInterval: DEFAULT_SNAPSHOT_POLL_INTERVAL,
       maxPolls: DEFAULT_SNAPSHOT_MAX_POLLS,
     };
-  }
-
-  /** The Data API client calls its own region: a stack in another region than the cluster cannot reach it. */
-  private warnOnRegionMismatch(clusterArn: string): void {
-    const region = Stack.of(this).region;
-    if (Token.isUnresolved(region) || Token.isUnresolved(clusterArn)) return;
-    const clusterRegion = clusterArn.split(':')[3];
-    if (clusterRegion !== region) {
-      Annotations.of(this).addWarningV2(
-        'stepwise:region-mismatch',
-        `The stack deploys to ${region} but the cluster is in ${clusterRegion}; deploy Stepwise in the cluster's region.`,
-      );
-    }
   }
 
   /** Wildcards CDK puts on the state machine role that have no narrower form. */
