@@ -40,6 +40,12 @@ export interface DeploymentOptions {
   readonly windowFlexibleMinutes?: number;
   /** Reserved concurrency of the backfill function (1–1000); needs an account quota above the default 10. @default none */
   readonly backfillReservedConcurrency?: number;
+  /**
+   * Approval links in the approval notifications (an approval page behind a Lambda Function URL that approves or
+   * rejects through Step Functions, recording the approver); in context `true` or `false`.
+   * @default true when Slack is configured, false otherwise
+   */
+  readonly approvalLinks?: boolean;
 }
 
 /** Props of {@link StepwiseStack}: the workflow inputs; the database target and options fall back to CDK context. */
@@ -65,6 +71,7 @@ export const OPTION_KEYS: readonly (keyof DeploymentOptions)[] = [
   'windowSpec',
   'windowFlexibleMinutes',
   'backfillReservedConcurrency',
+  'approvalLinks',
 ];
 
 /** The options once validated: the spec read from `windowSpec`, the schedule checked. */
@@ -73,6 +80,7 @@ export interface ResolvedOptions {
   readonly notifyEmails: readonly string[];
   readonly window?: { readonly schedule: string; readonly timeZone: string; readonly spec: unknown; readonly specFile: string; readonly flexibleMinutes: number };
   readonly backfillReservedConcurrency?: number;
+  readonly approvalLinks: boolean;
 }
 
 const SLACK_WORKSPACE_ID = /^[0-9A-Z]{1,255}$/;
@@ -140,6 +148,9 @@ export function deploymentOptionsFromContext(scope: Construct, given: Deployment
     problems.push(`backfillReservedConcurrency must be an integer from 1 to 1000, got ${JSON.stringify(reserved)}.`);
   }
 
+  const links = read('approvalLinks');
+  if (links !== undefined && links !== 'true' && links !== 'false') problems.push(`approvalLinks must be true or false, got ${JSON.stringify(links)}.`);
+
   if (problems.length > 0) {
     throw new ConfigError(
       `Invalid CDK context or props:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
@@ -149,6 +160,7 @@ export function deploymentOptionsFromContext(scope: Construct, given: Deployment
   }
   return {
     notifyEmails: emails,
+    approvalLinks: links === undefined ? workspaceId !== undefined && channelId !== undefined : links === 'true',
     ...(backfillReservedConcurrency !== undefined ? { backfillReservedConcurrency } : {}),
     ...(workspaceId !== undefined && channelId !== undefined ? { slack: { workspaceId, channelId } } : {}),
     ...(schedule !== undefined && specFile !== undefined
@@ -257,6 +269,7 @@ export class StepwiseStack extends Stack {
       executionTimeout: props.executionTimeout,
       functionFactory: props.functionFactory,
       clusterSnapshot: props.clusterSnapshot,
+      approvalLinks: this.options.approvalLinks,
     });
     const { topic } = this.notifications;
     const { stateMachine, phaseFunctions } = this.workflow;
@@ -297,6 +310,12 @@ export class StepwiseStack extends Stack {
       value: this.operatorPolicy.policy.managedPolicyArn,
       description: 'Attach to whoever runs migrations (people or CI/CD): start, status, follow, approve, reject, abort, pause, resume, tune.',
     });
+    if (this.workflow.approvalLink) {
+      new CfnOutput(this, 'ApprovalLinkUrl', {
+        value: this.workflow.approvalLink.url.url,
+        description: 'The approval page the approval notifications link to (with the gate\'s task token).',
+      });
+    }
     new CfnOutput(this, 'TopicArn', {
       value: this.notifications.topic.topicArn,
       description: 'Migration notifications and approval requests (AWS Chatbot custom format).',

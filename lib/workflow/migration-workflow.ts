@@ -22,6 +22,7 @@ import {
 import { migrationDefinition, SNAPSHOT_ID_PREFIX, type ClusterSnapshotContext } from './definition';
 import { PhaseFunction, type PhaseFunctionProps } from './phase-function';
 import { StepwiseTopic } from './stepwise-topic';
+import { ApprovalLinkFunction } from './approval-link-function';
 import { assertValidWorkflowProps } from './validate-props';
 
 /** Builds the function of one phase; `id` is the phase key (`Preflight`, `Backfill`, ...). */
@@ -87,6 +88,12 @@ export interface MigrationWorkflowProps {
    * @default true
    */
   readonly clusterSnapshot?: boolean;
+  /**
+   * Approval links: the approval notifications link to an approval page (a Lambda Function URL) that approves or
+   * rejects the gate through Step Functions, recording the approver's name (lib/approvals/approval-link.ts).
+   * @default false
+   */
+  readonly approvalLinks?: boolean;
 }
 
 /**
@@ -105,6 +112,8 @@ export interface MigrationWorkflowProps {
 export class MigrationWorkflow extends Construct {
   /** The state machine; its execution input is a migration spec. */
   readonly stateMachine: sfn.StateMachine;
+  /** The approval-link function and its URL (with `approvalLinks: true`). */
+  readonly approvalLink?: ApprovalLinkFunction;
   /** The function of each phase. */
   readonly phaseFunctions: Readonly<Record<Phase, lambda.IFunction>>;
   /** The notification topic (given or created). */
@@ -158,6 +167,7 @@ export class MigrationWorkflow extends Construct {
       retention: STATE_MACHINE_LOG_RETENTION,
     });
     const snapshot = props.clusterSnapshot === false ? undefined : this.snapshotContext(props.clusterArn);
+    if (props.approvalLinks) this.approvalLink = new ApprovalLinkFunction(this, 'ApprovalLink', { entryDir: props.lambdaEntryDir });
     this.snapshotArnPattern = snapshot?.snapshotArnPattern;
     const taskTimeouts = Object.fromEntries(
       Object.values(Phase).map((phase) => [phase, lambdaTimeouts[phase].plus(TASK_TIMEOUT_MARGIN)]),
@@ -174,6 +184,7 @@ export class MigrationWorkflow extends Construct {
           approvalTimeout,
           approvalReminderAfter: props.approvalReminderAfter ?? DEFAULT_APPROVAL_REMINDER,
           ...(snapshot === undefined ? {} : { snapshot }),
+          ...(this.approvalLink ? { approvalLinkUrl: this.approvalLink.url.url } : {}),
         }),
       ),
       timeout: executionTimeout,

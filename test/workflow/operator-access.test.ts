@@ -80,3 +80,31 @@ describe('the operator policy', () => {
     expect(violations).toEqual([]);
   });
 });
+
+describe('approval links', () => {
+  const build = (context: Record<string, unknown>) =>
+    Template.fromStack(new StepwiseStack(app(context), 'Stepwise', { clusterArn: CLUSTER, secretArn: SECRET, database: 'app', env: { account: '123456789012', region: 'eu-west-1' } }));
+
+  it('with Slack: a Function URL, a role that may only answer gates, the link in the approval message, and an output', () => {
+    const template = build({ slackWorkspaceId: 'T0123ABCDEF', slackChannelId: 'C0123ABCDEF' });
+    template.resourceCountIs('AWS::Lambda::Url', 1);
+    template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE' });
+    const [urlId] = Object.keys(template.findResources('AWS::Lambda::Url'));
+    template.hasOutput('ApprovalLinkUrl', { Value: { 'Fn::GetAtt': [urlId, 'FunctionUrl'] } });
+    const fn = Object.entries(template.findResources('AWS::Lambda::Function')).find(([, r]) => String(r.Properties.Description).startsWith('Stepwise approval link'));
+    const roleId = (fn![1].Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.Roles).includes(roleId));
+    const actions = policies.flatMap((p) => (p.Properties.PolicyDocument.Statement as Statement[]).flatMap((s) => list(s.Action)));
+    expect(actions.filter((a) => !a.startsWith('logs:')).sort()).toEqual(['states:SendTaskFailure', 'states:SendTaskSuccess']);
+    const definition = JSON.stringify(Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0]!.Properties.DefinitionString);
+    expect(definition).toContain('[Approve or reject in the browser]({}?execution={}&gate=ApproveStart&token={})');
+    expect(definition).toContain(urlId);
+  });
+
+  it('off without Slack, or with -c approvalLinks=false; a malformed value is refused', () => {
+    build({}).resourceCountIs('AWS::Lambda::Url', 0);
+    build({ slackWorkspaceId: 'T0123ABCDEF', slackChannelId: 'C0123ABCDEF', approvalLinks: 'false' }).resourceCountIs('AWS::Lambda::Url', 0);
+    build({ approvalLinks: 'true' }).resourceCountIs('AWS::Lambda::Url', 1);
+    expect(() => build({ approvalLinks: 'yes' })).toThrow(/approvalLinks must be true or false, got "yes"/);
+  });
+});
