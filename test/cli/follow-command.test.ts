@@ -38,9 +38,10 @@ afterEach(async () => db.close());
  * Answers gates as another operator would, while the command under test follows: `decide(gate)` says what to do with
  * each gate (approve, reject, or abort the execution). Stops when the execution ends.
  */
-async function operatorAnswering(execution: string, decide: (gate: string) => 'approve' | 'reject' | 'abort'): Promise<string[]> {
+async function operatorAnswering(first: string, decide: (gate: string) => 'approve' | 'reject' | 'abort'): Promise<string[]> {
   const client = new SFNClient({ endpoint: endpoint.url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
   const answered: string[] = [];
+  let execution = first;
   try {
     const deadline = Date.now() + 150_000;
     while (Date.now() < deadline) {
@@ -49,6 +50,10 @@ async function operatorAnswering(execution: string, decide: (gate: string) => 'a
         view = await readExecutionStatus(client, { endpointUrl: endpoint.url, execution });
       } catch {
         await new Promise((r) => setTimeout(r, 50)); // not started yet
+        continue;
+      }
+      if (view.status !== 'RUNNING' && view.continuedAs) {
+        execution = view.continuedAs; // the migration goes on in the next execution of the chain
         continue;
       }
       if (view.status !== 'RUNNING') return answered;
@@ -97,6 +102,24 @@ describe('stepwise start --wait', () => {
 });
 
 describe('stepwise follow', () => {
+  it('follows a migration that continues as new into the next execution, and resolves with the last one\'s outcome', async () => {
+    // One 250-row batch per invocation, two invocations per execution: 600 rows need a continuation.
+    const chained = join(dir, 'chained.json');
+    writeFileSync(chained, JSON.stringify(runbookSpec({ backfill: { batchSize: 250, pauseMs: 0, maxSecondsPerInvocation: 1, maxInvocationsPerExecution: 2 } })));
+    const quiet = () => undefined;
+    await startCommand({ ...conn(), spec: chained, name: 'chained' }, quiet);
+    const answering = operatorAnswering('chained', () => 'approve');
+    const lines: string[] = [];
+    const code = await followCommand({ ...conn(), execution: 'chained' }, (l) => lines.push(l));
+    await answering;
+    expect(code).toBe(0);
+    expect(lines).toContain('continued as new in chained-c1: following it');
+    expect(lines).toContain('following chained-c1 (migration "product-price-cents"): RUNNING');
+    expect(lines[lines.length - 1]).toMatch(/^chained-c1 SUCCEEDED in [\d.]+ s/);
+    const cents = await db.pg.query('SELECT count(*)::int AS n FROM "Product" WHERE price_cents IS NOT NULL');
+    expect(cents.rows[0].n).toBe(ROWS);
+  });
+
   it('resolves 1 when the execution FAILED (a rejection rolls back), naming the error', async () => {
     const quiet = () => undefined;
     await startCommand({ ...conn(), spec: specFile, name: 'followed-rejected' }, quiet);
