@@ -92,7 +92,10 @@ export function formatSeconds(seconds: number): string {
 /** The estimate check: always advice (`pass`), with the sample it comes from. */
 export function backfillEstimateCheck(sample: BackfillSample, estimatedRows: number, pace: BackfillPace): PreflightCheck {
   const name = 'backfill estimate';
-  const seconds = estimateBackfillSeconds(sample, estimatedRows, pace);
+  // Statistics below what the sample read: the table was never analyzed (reltuples -1 reads as 0) or grew since.
+  const stale = estimatedRows < sample.rows;
+  const rows = Math.max(estimatedRows, sample.rows);
+  const seconds = estimateBackfillSeconds(sample, rows, pace);
   if (seconds === undefined) return { name, status: 'pass', message: 'the table is empty: the backfill has nothing to do', hint: '' };
   const limits = [
     pace.parallelism > 1 ? `${pace.parallelism} key ranges at once` : '',
@@ -103,8 +106,10 @@ export function backfillEstimateCheck(sample: BackfillSample, estimatedRows: num
     name,
     status: 'pass',
     message:
-      `about ${formatSeconds(seconds)} for ${estimatedRows} rows${limits.length > 0 ? ` (${limits.join(', ')})` : ''}: computing the new value of a ` +
+      `about ${formatSeconds(seconds)} for ${stale ? 'at least ' : ''}${rows} rows${limits.length > 0 ? ` (${limits.join(', ')})` : ''}: computing the new value of a ` +
       `read-only sample of ${sample.rows} rows took ${sample.ms.toFixed(1)} ms, and a written row costs about ${WRITE_COST_FACTOR}× that`,
-    hint: 'A rough figure: the progress notifications report the real rate and ETA; stepwise tune changes the pace live.',
+    hint: stale
+      ? 'The table\'s statistics count fewer rows than the sample read: run ANALYZE on it for a better estimate (and better batch plans).'
+      : 'A rough figure: the progress notifications report the real rate and ETA; stepwise tune changes the pace live.',
   };
 }

@@ -35,6 +35,8 @@ describe('sizes and estimates (pure)', () => {
     expect(estimateBackfillSeconds(sample, 1_000_000, { ...pace, mode: 'fixed', pauseMs: 100 })).toBeCloseTo(WRITE_COST_FACTOR + 100, 6);
     expect(estimateBackfillSeconds(sample, 1_000_000, { ...pace, maxRowsPerSecond: 1000 })).toBe(1000);
     expect(estimateBackfillSeconds({ rows: 0, ms: 0.01 }, 0, pace)).toBeUndefined();
+    // Never analyzed (statistics say 0 rows): at least what the sample read, and the hint says ANALYZE.
+    expect(backfillEstimateCheck(sample, 0, pace)).toMatchObject({ message: expect.stringMatching(/^about under 1 s for at least 10000 rows:/), hint: expect.stringMatching(/run ANALYZE/) });
     expect(backfillEstimateCheck(sample, 1_000_000, { ...pace, maxRowsPerSecond: 1000 }).message).toMatch(
       /^about 17 min for 1000000 rows \(at most 1000 rows\/s\): computing the new value of a read-only sample of 10000 rows took 10\.0 ms/,
     );
