@@ -115,6 +115,11 @@ const nonNegativeInt = (value: string) => {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
   return n;
 };
+const positiveSeconds = (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new InvalidArgumentError('must be a number of seconds above 0, at most 3600');
+  return n;
+};
 /** --endpoint-url, --region, --state-machine-arn on every operator command. */
 const sfnOptions = (command: Command, withMachine = true) => {
   command
@@ -134,8 +139,18 @@ sfnOptions(
     .description('start a migration: checks the spec, starts an execution with it as input, prints the execution ARN')
     .requiredOption('--spec <file>', 'migration spec (JSON)')
     .option('--name <name>', 'execution name (default: <spec name>-<UTC timestamp>)')
-    .option('--soak <duration>', "override the spec's soak (ISO 8601, e.g. PT2S)"),
-).action(action((o) => lazy.operator().startCommand(o, write, info)));
+    .option('--soak <duration>', "override the spec's soak (ISO 8601, e.g. PT2S)")
+    .option('--wait', 'follow the execution until it ends (phases, gates, progress); exit 0 only if it SUCCEEDED (1 FAILED, 2 TIMED_OUT, 3 ABORTED)')
+    .option('--interval <seconds>', 'seconds between polls with --wait', positiveSeconds, 5),
+).action(action((o) => lazy.operator().startCommand({ ...o, intervalSeconds: o.interval }, write, info)));
+
+sfnOptions(
+  program
+    .command('follow')
+    .description('stream an execution\'s phases, gates and backfill progress until it ends; exit 0 only if it SUCCEEDED (1 FAILED, 2 TIMED_OUT, 3 ABORTED)')
+    .argument('<execution>', 'execution name or ARN')
+    .option('--interval <seconds>', 'seconds between polls', positiveSeconds, 5),
+).action(action((execution: string, o) => lazy.operator().followCommand({ ...o, execution, intervalSeconds: o.interval }, write)));
 
 sfnOptions(
   program

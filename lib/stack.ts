@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, CfnRule, Duration, Fn, Stack, Token, type StackProps } from 'aws-cdk-lib';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { ConfigError, StepwiseError } from './errors';
@@ -7,9 +7,10 @@ import { loadSpecFile } from './spec';
 import { assertTimeZone, parseAwsCron } from './window';
 import { MaintenanceWindowSchedule } from './workflow/maintenance-window';
 import { MigrationWorkflow, type MigrationWorkflowProps } from './workflow/migration-workflow';
+import { OperatorPolicy } from './workflow/operator-policy';
 import { StepwiseSlackChannel } from './workflow/slack-channel';
 import { StepwiseTopic } from './workflow/stepwise-topic';
-import { EXAMPLE, validateWorkflowProps } from './workflow/validate-props';
+import { clusterRegion, EXAMPLE, validateWorkflowProps } from './workflow/validate-props';
 import { WorkflowAlarms } from './workflow/workflow-alarms';
 
 /** The database a deployment targets: the three workflow inputs that have no default. */
@@ -39,6 +40,12 @@ export interface DeploymentOptions {
   readonly windowFlexibleMinutes?: number;
   /** Reserved concurrency of the backfill function (1–1000); needs an account quota above the default 10. @default none */
   readonly backfillReservedConcurrency?: number;
+  /**
+   * Approval links in the approval notifications (an approval page behind a Lambda Function URL that approves or
+   * rejects through Step Functions, recording the approver); in context `true` or `false`.
+   * @default true when Slack is configured, false otherwise
+   */
+  readonly approvalLinks?: boolean;
 }
 
 /** Props of {@link StepwiseStack}: the workflow inputs; the database target and options fall back to CDK context. */
@@ -64,6 +71,7 @@ export const OPTION_KEYS: readonly (keyof DeploymentOptions)[] = [
   'windowSpec',
   'windowFlexibleMinutes',
   'backfillReservedConcurrency',
+  'approvalLinks',
 ];
 
 /** The options once validated: the spec read from `windowSpec`, the schedule checked. */
@@ -72,6 +80,7 @@ export interface ResolvedOptions {
   readonly notifyEmails: readonly string[];
   readonly window?: { readonly schedule: string; readonly timeZone: string; readonly spec: unknown; readonly specFile: string; readonly flexibleMinutes: number };
   readonly backfillReservedConcurrency?: number;
+  readonly approvalLinks: boolean;
 }
 
 const SLACK_WORKSPACE_ID = /^[0-9A-Z]{1,255}$/;
@@ -139,6 +148,9 @@ export function deploymentOptionsFromContext(scope: Construct, given: Deployment
     problems.push(`backfillReservedConcurrency must be an integer from 1 to 1000, got ${JSON.stringify(reserved)}.`);
   }
 
+  const links = read('approvalLinks');
+  if (links !== undefined && links !== 'true' && links !== 'false') problems.push(`approvalLinks must be true or false, got ${JSON.stringify(links)}.`);
+
   if (problems.length > 0) {
     throw new ConfigError(
       `Invalid CDK context or props:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
@@ -148,6 +160,7 @@ export function deploymentOptionsFromContext(scope: Construct, given: Deployment
   }
   return {
     notifyEmails: emails,
+    approvalLinks: links === undefined ? workspaceId !== undefined && channelId !== undefined : links === 'true',
     ...(backfillReservedConcurrency !== undefined ? { backfillReservedConcurrency } : {}),
     ...(workspaceId !== undefined && channelId !== undefined ? { slack: { workspaceId, channelId } } : {}),
     ...(schedule !== undefined && specFile !== undefined
@@ -184,7 +197,7 @@ export function stackPropsFromContext(scope: Construct, given: Partial<DatabaseT
   };
   const target = { clusterArn: read('clusterArn'), secretArn: read('secretArn'), database: read('database') };
   const missing = CONTEXT_KEYS.filter((key) => target[key] === undefined || target[key] === '');
-  const malformed = validateWorkflowProps(target).filter((problem) => !missing.some((key) => problem.startsWith(`${key} is required`)));
+  const malformed = validateWorkflowProps({ ...target, region: stackRegion(scope) }).filter((problem) => !missing.some((key) => problem.startsWith(`${key} is required`)));
   if (missing.length > 0 || malformed.length > 0) {
     const example = `npx cdk synth ${CONTEXT_KEYS.map((key) => `-c ${key}=${EXAMPLE[key]}`).join(' ')}`;
     const lines = [
@@ -198,6 +211,12 @@ export function stackPropsFromContext(scope: Construct, given: Partial<DatabaseT
     });
   }
   return target as DatabaseTarget;
+}
+
+/** The region of the stack `scope` belongs to (a token for an environment-agnostic stack), or undefined outside a stack. */
+function stackRegion(scope: Construct): string | undefined {
+  const stack = scope.node.scopes.find((s): s is Stack => Stack.isStack(s));
+  return stack?.region;
 }
 
 /**
@@ -220,10 +239,24 @@ export class StepwiseStack extends Stack {
   readonly slack?: StepwiseSlackChannel;
   /** The maintenance-window schedule (when `windowSchedule` is given). */
   readonly window?: MaintenanceWindowSchedule;
+  /** The managed policy with what the operator commands need (output `OperatorPolicyArn`). */
+  readonly operatorPolicy: OperatorPolicy;
 
   constructor(scope: Construct, id: string, props: StepwiseStackProps = {}) {
     super(scope, id, props);
     const target = stackPropsFromContext(this, props);
+    const region = clusterRegion(target.clusterArn);
+    if (region !== undefined && Token.isUnresolved(this.region)) {
+      // An environment-agnostic stack learns its region at deploy time: CloudFormation refuses another region then.
+      new CfnRule(this, 'ClusterInStackRegion', {
+        assertions: [
+          {
+            assert: Fn.conditionEquals(Aws.REGION, region),
+            assertDescription: `The database cluster is in ${region}, and the Data API is regional: deploy this stack to ${region}.`,
+          },
+        ],
+      });
+    }
     this.options = deploymentOptionsFromContext(this, props);
     this.notifications = new StepwiseTopic(this, 'Notifications');
     this.workflow = new MigrationWorkflow(this, 'Workflow', {
@@ -236,6 +269,7 @@ export class StepwiseStack extends Stack {
       executionTimeout: props.executionTimeout,
       functionFactory: props.functionFactory,
       clusterSnapshot: props.clusterSnapshot,
+      approvalLinks: this.options.approvalLinks,
     });
     const { topic } = this.notifications;
     const { stateMachine, phaseFunctions } = this.workflow;
@@ -271,6 +305,17 @@ export class StepwiseStack extends Stack {
       value: this.workflow.stateMachine.stateMachineArn,
       description: 'Start a migration here (stepwise start); its input is the spec.',
     });
+    this.operatorPolicy = new OperatorPolicy(this, 'Operator', { stateMachine, clusterArn: target.clusterArn, secretArn: target.secretArn });
+    new CfnOutput(this, 'OperatorPolicyArn', {
+      value: this.operatorPolicy.policy.managedPolicyArn,
+      description: 'Attach to whoever runs migrations (people or CI/CD): start, status, follow, approve, reject, abort, pause, resume, tune.',
+    });
+    if (this.workflow.approvalLink) {
+      new CfnOutput(this, 'ApprovalLinkUrl', {
+        value: this.workflow.approvalLink.url.url,
+        description: 'The approval page the approval notifications link to (with the gate\'s task token).',
+      });
+    }
     new CfnOutput(this, 'TopicArn', {
       value: this.notifications.topic.topicArn,
       description: 'Migration notifications and approval requests (AWS Chatbot custom format).',

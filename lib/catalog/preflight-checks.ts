@@ -26,8 +26,6 @@ export interface PreflightCheck {
 
 /** Oldest server Stepwise supports: BEFORE row triggers on partitioned tables, `SET NOT NULL` proven by a CHECK. */
 export const MIN_SERVER_VERSION = 130000;
-/** Above this heap size, plan the bloat a full backfill leaves (pg_repack). */
-export const REPACK_ADVICE_BYTES = 10 * 1024 ** 3;
 /** A transaction open longer than this is a long-running session worth a warning. */
 export const LONG_TRANSACTION_SECONDS = 60;
 
@@ -324,68 +322,7 @@ export function privilegesCheck(spec: Spec, p: Privileges): PreflightCheck {
   };
 }
 
-// ── size, headroom, sessions ───────────────────────────────────────────────────────────────────────────────────────
-
-export interface SizeFacts {
-  readonly heapBytes: number;
-  readonly totalBytes: number;
-  readonly repackInstalled: boolean;
-  readonly repackAvailable: boolean;
-}
-
-export async function readSize(db: Executor, spec: Spec): Promise<SizeFacts> {
-  const row = (
-    await db.query<{ heap: string; total: string; installed: boolean; available: boolean }>(
-      `SELECT coalesce(sum(pg_relation_size(relid)), 0)::text AS heap, coalesce(sum(pg_total_relation_size(relid)), 0)::text AS total,
-              EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_repack') AS installed,
-              EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_repack') AS available
-         FROM pg_partition_tree((:table)::regclass) WHERE isleaf`,
-      { table: quoteTable(spec.table) },
-    )
-  ).rows[0]!;
-  return { heapBytes: Number(row.heap), totalBytes: Number(row.total), repackInstalled: row.installed, repackAvailable: row.available };
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u += 1;
-  }
-  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
-}
-
-export function sizeCheck(size: SizeFacts, estimatedRows: number): PreflightCheck {
-  const message = `about ${estimatedRows} rows; heap ${formatBytes(size.heapBytes)}, ${formatBytes(size.totalBytes)} with indexes`;
-  if (size.heapBytes <= REPACK_ADVICE_BYTES) return { name: 'size', status: 'pass', message, hint: '' };
-  const repack = size.repackInstalled
-    ? 'pg_repack is installed: run it after contract to return the space without a long lock.'
-    : size.repackAvailable
-      ? 'pg_repack is available but not installed: CREATE EXTENSION pg_repack; then run it after contract.'
-      : 'pg_repack is not available on this server; plan a VACUUM (space is reused, not returned) or install pg_repack.';
-  return {
-    name: 'size',
-    status: 'warn',
-    message: `${message}: above 10 GB, the backfill's dead tuples are worth reclaiming afterwards`,
-    hint: repack,
-  };
-}
-
-/** Space the migration needs on top of the table: the new column, the update bloat of a full backfill, the index. */
-export function headroomCheck(size: SizeFacts, estimatedRows: number, index: boolean): PreflightCheck {
-  const indexBytes = index ? estimatedRows * 24 : 0;
-  const need = size.heapBytes + indexBytes;
-  return {
-    name: 'headroom',
-    status: 'pass',
-    message:
-      `plan for about ${formatBytes(need)} of free space: every backfilled row is rewritten, so the heap can grow by up to its size ` +
-      `(${formatBytes(size.heapBytes)}) until VACUUM reuses the dead tuples${index ? `, plus about ${formatBytes(indexBytes)} for the index` : ''}`,
-    hint: 'Aurora storage grows by itself; on a fixed-size volume make sure that much is free, or slow the backfill (backfill.pauseMs) so autovacuum keeps up.',
-  };
-}
+// ── sessions (size and headroom: table-size.ts) ──────────────────────────────────────────────────────────────────────
 
 export interface SessionFacts {
   readonly pid: number;

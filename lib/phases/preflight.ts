@@ -1,7 +1,8 @@
-import { DEFAULT_SCAN_BATCH_SIZE } from '../backfill';
+import { DEFAULT_SCAN_BATCH_SIZE, resolveBackfillSettings } from '../backfill';
 import { readTableFacts } from '../catalog/read-table-facts';
+import { backfillEstimateCheck, sampleBackfill } from '../catalog/backfill-estimate';
+import { headroomCheck, readSize, sizeCheck, type SizeFacts } from '../catalog/table-size';
 import {
-  headroomCheck,
   indexNameCheck,
   invalidIndexesCheck,
   laterTriggersCheck,
@@ -14,9 +15,7 @@ import {
   longStatementsCheck,
   readStatementTimeout,
   statementTimeoutCheck,
-  readSize,
   sessionsCheck,
-  sizeCheck,
   stagingCheck,
   versionCheck,
   windowCheck,
@@ -232,11 +231,14 @@ async function collectChecks(db: Executor, spec: Spec, options: PreflightCheckOp
   }
 
   // 8. Size, sessions, headroom: advice, never a refusal.
-  let size: Awaited<ReturnType<typeof readSize>> | undefined;
+  let size: SizeFacts | undefined;
   await soft('size', async () => {
     size = await readSize(db, spec);
     return sizeCheck(size, table.estimatedRows);
   });
+  if (expression && issues.length === 0) {
+    await soft('backfill estimate', async () => backfillEstimateCheck(await sampleBackfill(db, spec, table), table.estimatedRows, resolveBackfillSettings(spec.backfill)));
+  }
   await soft('sessions', async () => sessionsCheck(await readSessions(db, spec), table));
   await soft('statement-timeout', async () => statementTimeoutCheck(await readStatementTimeout(db)));
   await soft('long-statements', async () => longStatementsCheck(await tagsVisible(db)));

@@ -1,4 +1,4 @@
-import { Annotations, Arn, ArnFormat, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -27,6 +27,7 @@ import { retrierSeconds } from './history-budget';
 import { PhaseFunction, type PhaseFunctionProps } from './phase-function';
 import type { ExecutionLimits } from './state';
 import { StepwiseTopic } from './stepwise-topic';
+import { ApprovalLinkFunction } from './approval-link-function';
 import { assertValidWorkflowProps } from './validate-props';
 
 /** Builds the function of one phase; `id` is the phase key (`Preflight`, `Backfill`, ...). */
@@ -92,6 +93,12 @@ export interface MigrationWorkflowProps {
    * @default true
    */
   readonly clusterSnapshot?: boolean;
+  /**
+   * Approval links: the approval notifications link to an approval page (a Lambda Function URL) that approves or
+   * rejects the gate through Step Functions, recording the approver's name (lib/approvals/approval-link.ts).
+   * @default false
+   */
+  readonly approvalLinks?: boolean;
 }
 
 /**
@@ -110,6 +117,8 @@ export interface MigrationWorkflowProps {
 export class MigrationWorkflow extends Construct {
   /** The state machine; its execution input is a migration spec. */
   readonly stateMachine: sfn.StateMachine;
+  /** The approval-link function and its URL (with `approvalLinks: true`). */
+  readonly approvalLink?: ApprovalLinkFunction;
   /** The function of each phase. */
   readonly phaseFunctions: Readonly<Record<Phase, lambda.IFunction>>;
   /** The notification topic (given or created). */
@@ -126,8 +135,7 @@ export class MigrationWorkflow extends Construct {
     const backfillMaxSeconds = props.backfillMaxSeconds ?? DEFAULT_BACKFILL_MAX_SECONDS;
 
     // ---- Validate everything first, then report every problem at once ----
-    assertValidWorkflowProps({ ...props, approvalTimeout, executionTimeout, backfillMaxSeconds });
-    this.warnOnRegionMismatch(props.clusterArn);
+    assertValidWorkflowProps({ ...props, approvalTimeout, executionTimeout, backfillMaxSeconds, region: Stack.of(this).region });
 
     // ---- Topic ----
     this.topic = props.topic ?? new StepwiseTopic(this, 'Topic').topic;
@@ -164,6 +172,7 @@ export class MigrationWorkflow extends Construct {
       retention: STATE_MACHINE_LOG_RETENTION,
     });
     const snapshot = props.clusterSnapshot === false ? undefined : this.snapshotContext(props.clusterArn);
+    if (props.approvalLinks) this.approvalLink = new ApprovalLinkFunction(this, 'ApprovalLink', { entryDir: props.lambdaEntryDir });
     this.snapshotArnPattern = snapshot?.snapshotArnPattern;
     const taskTimeouts = Object.fromEntries(
       Object.values(Phase).map((phase) => [phase, lambdaTimeouts[phase].plus(TASK_TIMEOUT_MARGIN)]),
@@ -181,6 +190,7 @@ export class MigrationWorkflow extends Construct {
           approvalReminderAfter: props.approvalReminderAfter ?? DEFAULT_APPROVAL_REMINDER,
           ...executionLimits(executionTimeout, approvalTimeout, snapshot),
           ...(snapshot === undefined ? {} : { snapshot }),
+          ...(this.approvalLink ? { approvalLinkUrl: this.approvalLink.url.url } : {}),
         }),
       ),
       timeout: executionTimeout,
@@ -219,19 +229,6 @@ export class MigrationWorkflow extends Construct {
       pollInterval: DEFAULT_SNAPSHOT_POLL_INTERVAL,
       maxPolls: DEFAULT_SNAPSHOT_MAX_POLLS,
     };
-  }
-
-  /** The Data API client calls its own region: a stack in another region than the cluster cannot reach it. */
-  private warnOnRegionMismatch(clusterArn: string): void {
-    const region = Stack.of(this).region;
-    if (Token.isUnresolved(region) || Token.isUnresolved(clusterArn)) return;
-    const clusterRegion = clusterArn.split(':')[3];
-    if (clusterRegion !== region) {
-      Annotations.of(this).addWarningV2(
-        'stepwise:region-mismatch',
-        `The stack deploys to ${region} but the cluster is in ${clusterRegion}; deploy Stepwise in the cluster's region.`,
-      );
-    }
   }
 
   /** Wildcards CDK puts on the state machine role that have no narrower form. */

@@ -18,6 +18,11 @@ export interface SynthesizeDefinitionOptions {
   readonly account?: string;
   /** Extra CDK context (feature flags are read from the repository's cdk.json). @default {} */
   readonly context?: Readonly<Record<string, unknown>>;
+  /**
+   * What a Lambda Function URL (the approval link, with context `approvalLinks: true`) resolves to: the local server
+   * that runs the approval-link handler. @default 'http://127.0.0.1/stepwise-approval-link/'
+   */
+  readonly approvalLinkUrl?: string;
 }
 
 /** The definition as the local twin runs it. */
@@ -65,7 +70,7 @@ export function synthesizeDefinition(options: SynthesizeDefinitionOptions = {}):
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'stepwise-synth-'));
   try {
     const synthesized = synthesizeStack({ ...options, outdir, bundle: false });
-    return { ...resolveDefinition(synthesized), durationMs: Math.round(performance.now() - started) };
+    return { ...resolveDefinition(synthesized, options), durationMs: Math.round(performance.now() - started) };
   } finally {
     fs.rmSync(outdir, { recursive: true, force: true });
   }
@@ -118,7 +123,10 @@ export function phaseFunctionsOf(template: SynthesizedStack['template']): Record
 }
 
 /** The state machine definition of a synthesized stack, every token resolved to a plain local string. */
-export function resolveDefinition(synthesized: SynthesizedStack): Omit<SynthesizedDefinition, 'durationMs'> {
+export function resolveDefinition(
+  synthesized: SynthesizedStack,
+  options: Pick<SynthesizeDefinitionOptions, 'approvalLinkUrl'> = {},
+): Omit<SynthesizedDefinition, 'durationMs'> {
   const { template, region, account, stackName } = synthesized;
   const resources = template.Resources;
   const functions = phaseFunctionsOf(template);
@@ -136,6 +144,7 @@ export function resolveDefinition(synthesized: SynthesizedStack): Omit<Synthesiz
     const resource = resources[id];
     if (resource === undefined) throw new Error(`synthesizeDefinition: the definition refers to unknown resource ${id}.`);
     if (functions[id] !== undefined) return `arn:aws:lambda:${region}:${account}:function:${functions[id]}`;
+    if (resource.Type === 'AWS::Lambda::Url' && attribute === 'FunctionUrl') return options.approvalLinkUrl ?? 'http://127.0.0.1/stepwise-approval-link/';
     if (resource.Type === 'AWS::SNS::Topic') {
       return `arn:aws:sns:${region}:${account}:stepwise-local${topics.length > 1 ? `-${id}` : ''}`;
     }

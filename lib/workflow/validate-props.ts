@@ -24,6 +24,8 @@ export interface ValidatedProps {
   readonly approvalTimeout?: Duration;
   readonly approvalReminderAfter?: Duration;
   readonly executionTimeout?: Duration;
+  /** Region the stack deploys to (`Stack.of(scope).region`); an unresolved token is checked at deploy time instead. */
+  readonly region?: string;
 }
 
 /**
@@ -35,6 +37,8 @@ export function validateWorkflowProps(props: ValidatedProps): string[] {
   checkString(problems, 'clusterArn', props.clusterArn, CLUSTER_ARN_PATTERN, 'an Aurora cluster ARN');
   checkString(problems, 'secretArn', props.secretArn, SECRET_ARN_PATTERN, 'a Secrets Manager secret ARN');
   checkString(problems, 'database', props.database, DATABASE_PATTERN, 'a database name (letters, digits, _ $ -; at most 63)');
+  const regionProblem = clusterRegionProblem(props.clusterArn, props.region);
+  if (regionProblem) problems.push(regionProblem);
 
   const { backfillMaxSeconds, approvalTimeout, executionTimeout } = props;
   if (backfillMaxSeconds !== undefined && !(Number.isInteger(backfillMaxSeconds) && backfillMaxSeconds >= 1 && backfillMaxSeconds <= 840)) {
@@ -90,4 +94,23 @@ function checkString(problems: string[], name: keyof typeof EXAMPLE, value: stri
   } else if (!Token.isUnresolved(value) && !pattern.test(value)) {
     problems.push(`${name} must be ${what} such as ${EXAMPLE[name]}, got ${JSON.stringify(value)}.`);
   }
+}
+
+/** The region of an Aurora cluster ARN (`arn:aws:rds:<region>:…`), or undefined when it is not a resolved cluster ARN. */
+export function clusterRegion(clusterArn: string | undefined): string | undefined {
+  if (clusterArn === undefined || Token.isUnresolved(clusterArn) || !CLUSTER_ARN_PATTERN.test(clusterArn)) return undefined;
+  return clusterArn.split(':')[3];
+}
+
+/**
+ * The Data API is regional: the phase Lambdas call `rds-data` in the stack's region, which cannot reach a cluster of
+ * another region. One sentence naming both regions and the fix, or undefined (same region, or either unresolved).
+ */
+export function clusterRegionProblem(clusterArn: string | undefined, region: string | undefined): string | undefined {
+  const cluster = clusterRegion(clusterArn);
+  if (cluster === undefined || region === undefined || Token.isUnresolved(region) || cluster === region) return undefined;
+  return (
+    `clusterArn is in ${cluster} but the stack deploys to ${region}: the Data API is regional, so the phase Lambdas must run in the cluster's region ` +
+    `(deploy with env: { region: '${cluster}' }, e.g. CDK_DEFAULT_REGION=${cluster} or AWS_REGION=${cluster}, or target a cluster in ${region}).`
+  );
 }

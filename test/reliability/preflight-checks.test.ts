@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { headroomCheck, privilegesCheck, relationsInPlan, sessionsCheck, sizeCheck, versionCheck } from '../../lib/catalog/preflight-checks';
+import { privilegesCheck, relationsInPlan, sessionsCheck, versionCheck } from '../../lib/catalog/preflight-checks';
+import { headroomCheck, sizeCheck, type SizeFacts } from '../../lib/catalog/table-size';
 import { Phase } from '../../lib/constants';
 import { StepwiseError } from '../../lib/errors';
 import { startLocalDataApi } from '../../lib/local/local-data-api';
@@ -15,6 +16,9 @@ import { createTestDatabase, type TestDatabase } from '../helpers/test-database'
 jest.setTimeout(60_000);
 
 const spec = parseSpec(runbookSpec());
+const sizes = (heapBytes: number, totalBytes: number, more: Partial<SizeFacts> = {}): SizeFacts => ({
+  heapBytes, totalBytes, toastBytes: 0, indexBytes: 0, relations: 1, databaseBytes: 0, aurora: false, newValueBytes: 4, repackInstalled: false, repackAvailable: false, ...more,
+});
 const product = { schema: 'public', name: 'Product', primaryKey: { column: 'id', type: 'bigint' }, columns: [], estimatedRows: 0 };
 
 describe('preflight checks (pure)', () => {
@@ -25,14 +29,15 @@ describe('preflight checks (pure)', () => {
 
   it('advises pg_repack above 10 GB, saying whether it is installed or available', () => {
     const gb = 1024 ** 3;
-    expect(sizeCheck({ heapBytes: 2 * gb, totalBytes: 3 * gb, repackInstalled: false, repackAvailable: false }, 1e7).status).toBe('pass');
-    expect(sizeCheck({ heapBytes: 11 * gb, totalBytes: 12 * gb, repackInstalled: true, repackAvailable: true }, 1e8)).toMatchObject({ status: 'warn', hint: expect.stringMatching(/pg_repack is installed/) });
-    expect(sizeCheck({ heapBytes: 11 * gb, totalBytes: 12 * gb, repackInstalled: false, repackAvailable: true }, 1e8).hint).toMatch(/CREATE EXTENSION pg_repack/);
-    expect(sizeCheck({ heapBytes: 11 * gb, totalBytes: 12 * gb, repackInstalled: false, repackAvailable: false }, 1e8).hint).toMatch(/not available/);
+    expect(sizeCheck(sizes(2 * gb, 3 * gb), 1e7).status).toBe('pass');
+    expect(sizeCheck(sizes(11 * gb, 12 * gb, { repackInstalled: true, repackAvailable: true }), 1e8)).toMatchObject({ status: 'warn', hint: expect.stringMatching(/pg_repack is installed/) });
+    expect(sizeCheck(sizes(11 * gb, 12 * gb, { repackAvailable: true }), 1e8).hint).toMatch(/CREATE EXTENSION pg_repack/);
+    expect(sizeCheck(sizes(11 * gb, 12 * gb), 1e8).hint).toMatch(/not available/);
   });
 
   it('gives a headroom figure covering the update bloat and the index', () => {
-    expect(headroomCheck({ heapBytes: 1024 ** 3, totalBytes: 0, repackInstalled: false, repackAvailable: false }, 1e6, true).message).toMatch(/about 1\.0 GB .* plus about 22\.9 MB for the index/);
+    // 1 GiB heap + 1e6 × 4 bytes of integer; index entries 8 + 8 + 4 bytes at 90 % fill.
+    expect(headroomCheck(sizes(1024 ** 3, 0), 1e6, true).message).toMatch(/about 1\.0 GB .* up to 1\.0 GB .* plus about 21\.2 MB for the index/);
   });
 
   it('names the exact GRANTs when the role lacks privileges, with identifiers quoted', () => {

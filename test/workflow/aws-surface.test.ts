@@ -167,7 +167,7 @@ describe('deploymentOptionsFromContext', () => {
   const app = (context: Record<string, unknown>) => new App({ context });
 
   it('is empty without options', () => {
-    expect(deploymentOptionsFromContext(app({}))).toEqual({ notifyEmails: [] });
+    expect(deploymentOptionsFromContext(app({}))).toEqual({ notifyEmails: [], approvalLinks: false });
   });
 
   it('reads every option and the spec the window starts', () => {

@@ -19,6 +19,7 @@ import { StateName } from '../../workflow/state-names';
 import { causeText } from '../output';
 import { applySoak } from '../run-command';
 import { executionStatus, findWaitingGate, type ExecutionStatusView } from './execution-view';
+import { followExecution } from './follow-command';
 import { call, createSfnClient, fetchHistory, resolveExecutionArn, resolveStateMachineArn, type SfnConnectionOptions } from './sfn-client';
 
 export type Write = (line: string) => void;
@@ -57,9 +58,18 @@ export interface StartOptions extends SfnConnectionOptions, ClientOverride {
   readonly spec: string;
   readonly name?: string;
   readonly soak?: string;
+  /** Follow the execution until it ends and resolve with its outcome (0 only for SUCCEEDED): `--wait`. */
+  readonly wait?: boolean;
+  /** Seconds between polls with `wait`. @default 5 */
+  readonly intervalSeconds?: number;
+  /** For tests: how `wait` sleeps between polls. */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
-/** `stepwise start`: checks the spec here, starts an execution with it as input, prints the execution ARN. */
+/**
+ * `stepwise start`: checks the spec here, starts an execution with it as input, prints the execution ARN. With
+ * `--wait`, then streams its phases, gates and progress (`stepwise follow`) and exits with its outcome.
+ */
 export async function startCommand(options: StartOptions, write: Write, info: Write = () => undefined): Promise<number> {
   const spec = applySoak(loadSpecFile(options.spec), options.soak);
   const name = options.name ?? defaultExecutionName(spec.name);
@@ -81,7 +91,11 @@ export async function startCommand(options: StartOptions, write: Write, info: Wr
       return call(() => Promise.reject(err), 'StartExecution');
     }
     write(executionArn ?? '');
-    info(`started ${name} of migration "${spec.name}"; follow it with: stepwise status ${name}`);
+    if (options.wait && executionArn) {
+      info(`started ${name} of migration "${spec.name}"; following it until it ends (Ctrl-C stops following, not the migration)`);
+      return followExecution(client, executionArn, write, options);
+    }
+    info(`started ${name} of migration "${spec.name}"; follow it with: stepwise follow ${name}`);
     return 0;
   });
 }

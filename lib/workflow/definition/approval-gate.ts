@@ -33,7 +33,9 @@ export function approvalGate(ctx: DefinitionContext, gate: Gate, options: Approv
     integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
     message: chatbotMessage({
       title: fmt(`Stepwise {}: approval needed (${gate})`, SPEC_NAME_PATH),
-      description: gate === Gate.Start
+      description: ctx.approvalLinkUrl !== undefined
+        ? withApprovalLink(ctx.approvalLinkUrl, gate, gate === Gate.Start ? startGateDescription(options) : otherGateDescription(gate, options))
+        : gate === Gate.Start
         ? startGateDescription(options)
         : fmt(
           `Gate *${gate}*. ${options.next} Cluster snapshot: {} ({}). Approve with \`stepwise approve {}\` or reject (rolls back) with \`stepwise reject {}\`.`,
@@ -98,6 +100,28 @@ function addReminders(ctx: DefinitionContext, gate: Gate, task: tasks.SnsPublish
     .when(sfn.Condition.isPresent(`${counter}.count`), next)
     .otherwise(first);
   task.addCatch(count, { errors: [sfn.Errors.TIMEOUT], resultPath: sfn.JsonPath.DISCARD });
+}
+
+/** Every other gate's message (the same sentence as without a link). */
+function otherGateDescription(gate: Gate, options: ApprovalGateOptions): string {
+  return fmt(
+    `Gate *${gate}*. ${options.next} Cluster snapshot: {} ({}). Approve with \`stepwise approve {}\` or reject (rolls back) with \`stepwise reject {}\`.`,
+    SNAPSHOT_ID_PATH, SNAPSHOT_STATUS_PATH, EXECUTION_ID_PATH, EXECUTION_ID_PATH,
+  );
+}
+
+/**
+ * The description, then a Markdown link to the approval page carrying the execution, the gate and its task token
+ * (lib/approvals/approval-link.ts). `States.Format` nests: the inner description is one argument.
+ */
+function withApprovalLink(url: string, gate: Gate, description: string): string {
+  return sfn.JsonPath.format(
+    `{}\n\n[Approve or reject in the browser]({}?execution={}&gate=${gate}&token={}) (records your name in the execution history)`,
+    description,
+    url,
+    sfn.JsonPath.stringAt(EXECUTION_ID_PATH),
+    sfn.JsonPath.taskToken,
+  );
 }
 
 /**

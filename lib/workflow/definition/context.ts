@@ -23,6 +23,8 @@ export interface DefinitionContext {
   readonly limits?: ExecutionLimits;
   /** The Aurora cluster snapshot taken after the Backup phase; absent, the workflow takes none. */
   readonly snapshot?: ClusterSnapshotContext;
+  /** URL of the approval page (a Function URL); absent, approval notifications carry no link. */
+  readonly approvalLinkUrl?: string;
 }
 
 /** What the cluster-snapshot states need (see `cluster-snapshot.ts`). */
