@@ -61,6 +61,8 @@ export const StateName = {
   ApproveContract: Gate.Contract,
   WindowForContract: 'WindowForContract',
   WaitForContractWindow: 'WaitForContractWindow',
+  VerifyBeforeContract: 'VerifyBeforeContract',
+  VerifyBeforeContractDone: 'VerifyBeforeContractDone',
   Contract: 'Contract',
   NotifySucceeded: 'NotifySucceeded',
   Succeeded: 'Succeeded',
@@ -96,6 +98,8 @@ export const Slot = {
   Verify: 'verify',
   Constrain: 'constrain',
   VerifyAfterSoak: 'verifyAfterSoak',
+  /** Re-verification just before contract: values written during the approval and window waits. */
+  VerifyBeforeContract: 'verifyBeforeContract',
   WindowConstrain: 'windowConstrain',
   WindowContract: 'windowContract',
   Contract: 'contract',
