@@ -13,6 +13,7 @@ const lazy = {
   run: () => require('../lib/cli/run-command') as typeof import('../lib/cli/run-command'),
   operator: () => require('../lib/cli/operator') as typeof import('../lib/cli/operator'),
   pause: () => require('../lib/cli/pause-command') as typeof import('../lib/cli/pause-command'),
+  rollback: () => require('../lib/cli/rollback-command') as typeof import('../lib/cli/rollback-command'),
 };
 
 const write = (line: string) => process.stdout.write(`${line}\n`);
@@ -83,6 +84,17 @@ for (const [name, paused, what] of [
     .addOption(new Option('--region <region>', 'AWS region (default: $AWS_REGION or your profile)'))
     .action(action((o) => lazy.pause().pauseCommand(paused, o, write)));
 }
+
+program
+  .command('rollback')
+  .description('undo a migration whose execution died, was aborted or killed: the state machine\'s own phase-aware rollback')
+  .requiredOption('--spec <file>', 'migration spec (JSON)')
+  .addOption(new Option('--database-url <url>', 'the Postgres of the migration, reached through the local Data API emulator').env('DATABASE_URL'))
+  .option('--cluster-arn <arn>', 'on AWS: the Aurora cluster (with --secret-arn and --database), reached through the RDS Data API')
+  .option('--secret-arn <arn>', 'on AWS: the Secrets Manager secret of the cluster')
+  .option('--database <name>', 'on AWS: the database name')
+  .addOption(new Option('--region <region>', 'AWS region (default: $AWS_REGION or your profile)'))
+  .action(action((o) => lazy.rollback().rollbackCommand(o, write)));
 
 const tuneValue = (words: readonly string[], min: number, max: number) => (value: string) => {
   if (words.includes(value)) return value;

@@ -109,3 +109,16 @@ export class StepCheckFailedError extends StepwiseError {
     super('SW_STEP_CHECK_FAILED', message, hint, details, { retryable: true });
   }
 }
+
+/**
+ * Rollback could not take the lock it needs within its lock_timeout budget (a session holds a conflicting lock on the
+ * table). It gave up at once instead of retrying for minutes: nothing was dropped, the migration is left resumable
+ * (its phase restored), and the message names the blocking sessions. Not retried by the state machine.
+ */
+export class RollbackBlockedError extends StepwiseError {
+  constructor(message: string, hint: string, details: StepwiseErrorDetails = {}, options: ErrorOptions = {}) {
+    super('SW_ROLLBACK_BLOCKED', message, hint, details, options);
+    // Literal: Step Functions and the report match on it, and a minified bundle renames classes.
+    this.name = 'RollbackBlockedError';
+  }
+}

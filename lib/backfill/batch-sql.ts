@@ -30,18 +30,21 @@ export function backfillBatchSql(table: TableFacts, task: BackfillTask, first: b
   const ranges = `${quoteIdent(STATE_SCHEMA)}.${quoteIdent(RANGES_TABLE)}`;
   const upper = options.bounded ? ` AND ${ks.key} <= (:upper)::${table.primaryKey.type}` : '';
   const scanned = '(SELECT _sw_scanned FROM bounds)';
+  // The cursor moves (and the counters count) only from the key this batch started after: a batch the SDK resent
+  // after the first one committed (its response lost) finds the cursor already moved and counts nothing twice.
+  const from = first ? 'cursor IS NULL' : 'cursor = (:after)::text';
   const counters = `rows_done = rows_done + ${scanned}, rows_updated = rows_updated + (SELECT count(*) FROM updated), batches = batches + 1, batch_size = :limit, updated_at = now()`;
   // Sequential: the migration row holds the cursor. A key range (parallel backfill): its own row holds the cursor and
   // the migration row the totals, both moved in this statement.
   const progress = options.range
     ? [
         `progress AS (UPDATE ${ranges} SET cursor = (SELECT _sw_last::text FROM bounds), ${counters}`,
-        `  WHERE migration = :migration AND range_no = :range AND ${scanned} > 0 RETURNING 1),`,
-        `totals AS (UPDATE ${state} SET ${counters} WHERE name = :migration AND ${scanned} > 0 RETURNING rows_done)`,
+        `  WHERE migration = :migration AND range_no = :range AND ${scanned} > 0 AND ${from} RETURNING 1),`,
+        `totals AS (UPDATE ${state} SET ${counters} WHERE name = :migration AND EXISTS (SELECT 1 FROM progress) RETURNING rows_done)`,
       ]
     : [
         `progress AS (UPDATE ${state} SET cursor = (SELECT _sw_last::text FROM bounds), ${counters}`,
-        `  WHERE name = :migration AND ${scanned} > 0 RETURNING rows_done AS total_rows_done),`,
+        `  WHERE name = :migration AND ${scanned} > 0 AND ${from} RETURNING rows_done AS total_rows_done),`,
         `totals AS (SELECT total_rows_done AS rows_done FROM progress)`,
       ];
   return [

@@ -18,6 +18,7 @@ export function formatReport(report: RunReport): string {
   const v = report.verify;
   lines.push(`  verify:   ${v.rowsChecked} rows checked, ${v.nulls} NULLs, ${v.mismatches} mismatches${v.sampleIds.length ? ` (e.g. ${v.sampleIds.slice(0, 5).join(', ')})` : ''}`);
   lines.push(`  state transitions: ${report.transitions}`);
+  if (report.rollback) lines.push(`  rollback: ${report.rollback.summary}`);
   if (report.status !== 'SUCCEEDED' && report.error) lines.push(`  error: ${report.error}${report.cause ? `\n  cause: ${causeText(report.cause)}` : ''}`);
   return lines.join('\n');
 }

@@ -95,7 +95,7 @@ export async function tuneCommand(options: TuneOptions, write: (line: string) =>
   }
 }
 
-async function openExecutor(options: PauseOptions): Promise<{ db: Executor; close: () => Promise<void> }> {
+export async function openExecutor(options: PauseOptions): Promise<{ db: Executor; close: () => Promise<void> }> {
   if (options.clusterArn || options.secretArn) {
     if (!options.clusterArn || !options.secretArn || !options.database) {
       throw new ConfigError('--cluster-arn, --secret-arn and --database go together', 'Pass all three (the Aurora cluster, its Secrets Manager secret and the database name), or --database-url.');

@@ -2,7 +2,7 @@ import { quoteIdent, quoteLiteral, quoteTable } from '../sql/quote';
 import type { ConvertColumnSpec } from '../spec';
 import { STEPWISE_PREFIX } from '../constants';
 import { isStepwiseName, objectNames } from './names';
-import type { DataCheck, Operation, OperationContext, Plan, ValidationIssue } from './operation';
+import type { AddedObject, DataCheck, Operation, OperationContext, Plan, ValidationIssue } from './operation';
 import type { Statement, Step } from './plan';
 
 type Ctx = OperationContext<ConvertColumnSpec>;
@@ -266,37 +266,109 @@ export const convertColumn = {
     ];
   },
 
-  rollback(ctx: Ctx): Plan {
+  rollback(ctx: Ctx, present?: ReadonlySet<string>): Plan {
     const { op } = ctx;
     const names = objectNames(ctx.spec.name);
     const t = quoteTable(ctx.table);
-    const steps: Step[] = [];
-    // The index goes first, while the trigger still fills the new column: if rollback stopped here (a long transaction
-    // holding up DROP INDEX CONCURRENTLY), a NOT NULL new column would still get its value on every INSERT.
+    const has = (id: string) => present === undefined || present.has(id);
+    // One transaction (catalog only, one short ACCESS EXCLUSIVE under lock_timeout): the table is either as expand
+    // left it or as before the migration, never half-undone, and a rollback that cannot have its lock changes nothing.
+    // Only objects that exist are named: a plan with nothing to drop takes no lock at all.
+    const statements: Statement[] = [
+      ...syncMachineryDrops(ctx, has),
+      ...(has(AddedId.NotNullCheck) ? [{ sql: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${quoteIdent(names.notNullCheck)}` }] : []),
+      ...(op.index && has(AddedId.Index) ? [{ sql: `DROP INDEX IF EXISTS ${quoteIdent(ctx.table.schema)}.${quoteIdent(op.index.name)}` }] : []),
+      ...(has(AddedId.Column) ? [{ sql: `ALTER TABLE ${t} DROP COLUMN IF EXISTS ${quoteIdent(op.newColumn)}` }] : []),
+    ];
+    if (statements.length === 0) return [];
+    return [
+      {
+        id: 'rollback.drop-column',
+        description:
+          'One short transaction (catalog only): the sync triggers, their function, the NOT NULL check, the index and the new ' +
+          'column go together, so the table is never left with a NOT NULL column nobody fills. The old column is untouched.',
+        lock: 'ACCESS EXCLUSIVE',
+        transactional: true,
+        statements,
+      },
+    ];
+  },
+
+  release(ctx: Ctx, present?: ReadonlySet<string>): Plan {
+    const { op } = ctx;
+    const names = objectNames(ctx.spec.name);
+    const t = quoteTable(ctx.table);
+    const has = (id: string) => present === undefined || present.has(id);
+    const statements: Statement[] = [
+      ...syncMachineryDrops(ctx, has),
+      ...(has(AddedId.NotNullCheck) ? [{ sql: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${quoteIdent(names.notNullCheck)}` }] : []),
+      // Without the trigger nothing fills the new column on an INSERT that writes only the old one: NOT NULL would
+      // make that INSERT fail. Catalog only.
+      ...(has(AddedId.NotNull) ? [{ sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(op.newColumn)} DROP NOT NULL` }] : []),
+    ];
+    if (statements.length === 0) return [];
+    return [
+      {
+        id: 'rollback.release',
+        description:
+          'The application reads or writes the new column: one short transaction (catalog only) removes only the sync ' +
+          'triggers and their function, and the NOT NULL check and NOT NULL that would fail writes without them. The new ' +
+          'column, its index and the old column stay.',
+        lock: 'ACCESS EXCLUSIVE',
+        transactional: true,
+        statements,
+      },
+    ];
+  },
+
+  addedObjects(ctx: Ctx): AddedObject[] {
+    const { op } = ctx;
+    const names = objectNames(ctx.spec.name);
+    const table = quoteTable(ctx.table);
+    const where = `${ctx.table.schema}.${quoteIdent(ctx.table.name)}`;
+    const trigger = (id: string, name: string): AddedObject => ({
+      id,
+      label: `trigger "${name}" on ${where}`,
+      probe: { sql: `SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(:table) AND tgname = :name) AS present`, params: { table, name } },
+    });
+    const objects: AddedObject[] = [
+      trigger(AddedId.SyncTrigger, names.syncTrigger),
+      trigger(AddedId.SyncUpdateTrigger, names.syncUpdateTrigger),
+      {
+        id: AddedId.SyncFunction,
+        label: `function ${ctx.table.schema}."${names.syncFunction}"()`,
+        probe: {
+          sql: `SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = :schema AND p.proname = :name AND p.pronargs = 0) AS present`,
+          params: { schema: ctx.table.schema, name: names.syncFunction },
+        },
+      },
+      {
+        id: AddedId.NotNullCheck,
+        label: `constraint "${names.notNullCheck}" on ${where}`,
+        probe: { sql: `SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(:table) AND conname = :name) AS present`, params: { table, name: names.notNullCheck } },
+      },
+      {
+        id: AddedId.NotNull,
+        label: `NOT NULL on column "${op.newColumn}"`,
+        probe: { sql: `SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(:table) AND attname = :column AND attnotnull AND NOT attisdropped) AS present`, params: { table, column: op.newColumn } },
+      },
+    ];
     if (op.index) {
-      steps.push({
-        id: 'rollback.drop-index',
-        description: 'DROP INDEX CONCURRENTLY: no lock that blocks reads or writes.',
-        lock: 'SHARE UPDATE EXCLUSIVE',
-        transactional: false,
-        statements: [{ sql: `DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(ctx.table.schema)}.${quoteIdent(op.index.name)}` }],
+      objects.push({
+        id: AddedId.Index,
+        label: `index ${ctx.table.schema}."${op.index.name}"`,
+        probe: {
+          sql: `SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :schema AND c.relname = :name AND c.relkind = 'i') AS present`,
+          params: { schema: ctx.table.schema, name: op.index.name },
+        },
       });
     }
-    steps.push({
-      id: 'rollback.drop-column',
-      description:
-        'One short transaction (catalog only): the sync triggers, their function, the NOT NULL check and the new column go ' +
-        'together, so the table is never left with a NOT NULL column nobody fills. The old column is untouched.',
-      lock: 'ACCESS EXCLUSIVE',
-      transactional: true,
-      statements: [
-        ...dropSyncTriggers(ctx),
-        { sql: `DROP FUNCTION IF EXISTS ${quoteIdent(ctx.table.schema)}.${quoteIdent(names.syncFunction)}()` },
-        { sql: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${quoteIdent(names.notNullCheck)}` },
-        { sql: `ALTER TABLE ${t} DROP COLUMN IF EXISTS ${quoteIdent(op.newColumn)}` },
-      ],
+    objects.push({
+      id: AddedId.Column,
+      label: `column "${op.newColumn}" of ${where}`,
+      probe: { sql: `SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(:table) AND attname = :column AND NOT attisdropped) AS present`, params: { table, column: op.newColumn } },
     });
-    return steps;
+    return objects;
   },
 } satisfies Operation<ConvertColumnSpec>;
 
@@ -373,6 +445,29 @@ export function conversionChecks({ op }: Ctx, facts: ExpressionFacts): ConvertDa
     });
   }
   return checks;
+}
+
+/** Ids of {@link convertColumn.addedObjects}. */
+export const AddedId = {
+  SyncTrigger: 'sync-trigger',
+  SyncUpdateTrigger: 'sync-update-trigger',
+  SyncFunction: 'sync-function',
+  NotNullCheck: 'not-null-check',
+  NotNull: 'not-null',
+  Index: 'index',
+  Column: 'column',
+} as const;
+
+/** The sync triggers and their function, those of them `has` says exist. */
+function syncMachineryDrops(ctx: Ctx, has: (id: string) => boolean): Statement[] {
+  const names = objectNames(ctx.spec.name);
+  const t = quoteTable(ctx.table);
+  return [
+    ...[[AddedId.SyncTrigger, names.syncTrigger], [AddedId.SyncUpdateTrigger, names.syncUpdateTrigger]]
+      .filter(([id]) => has(id!))
+      .map(([, trigger]) => ({ sql: `DROP TRIGGER IF EXISTS ${quoteIdent(trigger!)} ON ${t}` })),
+    ...(has(AddedId.SyncFunction) ? [{ sql: `DROP FUNCTION IF EXISTS ${quoteIdent(ctx.table.schema)}.${quoteIdent(names.syncFunction)}()` }] : []),
+  ];
 }
 
 /** Drops both sync triggers (idempotent); the function goes separately, after them. */

@@ -1,3 +1,4 @@
+import type { SqlParams } from '../db/executor';
 import type { Spec } from '../spec';
 import type { Plan, Statement } from './plan';
 
@@ -63,8 +64,29 @@ export interface Operation<O> {
   verify(ctx: OperationContext<O>): VerifyTask;
   constrain(ctx: OperationContext<O>): Plan;
   contract(ctx: OperationContext<O>): Plan;
-  /** Undoes expand and dual-write (before contract only); never touches the old column. */
-  rollback(ctx: OperationContext<O>): Plan;
+  /**
+   * Undoes expand and dual-write (before contract only); never touches the old column. With `present` (the ids of
+   * {@link addedObjects} that exist), only those are dropped: an empty set is an empty plan, which takes no lock.
+   */
+  rollback(ctx: OperationContext<O>, present?: ReadonlySet<string>): Plan;
+  /**
+   * The rollback once the application reads or writes the new column: removes only the sync machinery (and whatever
+   * would make application writes fail without it: the NOT NULL check and NOT NULL), keeps the new column and its
+   * index. `present` as in {@link rollback}.
+   */
+  release(ctx: OperationContext<O>, present?: ReadonlySet<string>): Plan;
+  /** What expand, dual-write and constrain may add, each with a catalog query saying whether it exists now. */
+  addedObjects(ctx: OperationContext<O>): AddedObject[];
+}
+
+/** One object a migration adds to the user's table, and how to tell it exists without locking the table. */
+export interface AddedObject {
+  /** Stable id: what `rollback`/`release` take in `present`. */
+  readonly id: string;
+  /** What it is, for people: `trigger "_stepwise_m_sync" on public."Product"`. */
+  readonly label: string;
+  /** Reads the catalog only (no lock on the table); one row with a boolean `present`. */
+  readonly probe: { readonly sql: string; readonly params?: SqlParams };
 }
 
 /** A row-level predicate that marks rows that would make the migration fail, e.g. NULLs under notNull. */

@@ -9,8 +9,14 @@ export interface LongStatements {
   readonly clock: LongStatementClock;
 }
 
+/** How a plan's transactions retry. */
+export interface PlanOptions {
+  /** Lock-timeout retries of each transactional step. @default the executor's (DEFAULT_LOCK_RETRIES) */
+  readonly lockRetries?: number;
+}
+
 /** Runs a phase's plan in order; returns the ids of the steps run. Each step is idempotent, so a retry is safe. */
-export async function executePlan(db: Executor, plan: Plan, lockTimeoutMs: number, long?: LongStatements): Promise<string[]> {
+export async function executePlan(db: Executor, plan: Plan, lockTimeoutMs: number, long?: LongStatements, options: PlanOptions = {}): Promise<string[]> {
   // An earlier invocation's long statement may still run: wait for it before anything is sent. Even the idempotent
   // steps before it would otherwise queue an ALTER TABLE (ACCESS EXCLUSIVE) behind it, and its own step would drop
   // the index it is building.
@@ -20,7 +26,7 @@ export async function executePlan(db: Executor, plan: Plan, lockTimeoutMs: numbe
   const done: string[] = [];
   for (const step of plan) {
     if (step.transactional) {
-      await db.transaction(async (tx) => runStatements(tx, step), { lockTimeoutMs }).catch(async (err: unknown) => {
+      await db.transaction(async (tx) => runStatements(tx, step), { lockTimeoutMs, ...(options.lockRetries === undefined ? {} : { retries: options.lockRetries }) }).catch(async (err: unknown) => {
         throw err instanceof LockTimeoutError ? await withBlockers(db, step, err) : err;
       });
     } else {

@@ -2,9 +2,10 @@ import { Phase } from '../constants';
 import type { PhaseEvent } from '../workflow/state';
 import { backfillPhase } from './backfill';
 import { backupPhase } from './backup';
-import { constrainPhase, contractPhase, expandPhase, rollbackPhase } from './ddl-phases';
+import { constrainPhase, contractPhase, expandPhase } from './ddl-phases';
 import type { PhaseDeps } from './phase-context';
 import { preflightPhase } from './preflight';
+import { rollbackPhase } from './rollback';
 import { verifyPhase } from './verify';
 import { windowPhase } from './window';
 

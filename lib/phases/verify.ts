@@ -1,10 +1,10 @@
 import { DEFAULT_SCAN_BATCH_SIZE, TIME_BOX_MARGIN_MS } from '../backfill';
 import { VerificationError } from '../errors';
-import { markPhase, READ_SWITCHED_PHASE } from '../state/migration-state';
+import { recordKeepNewColumn } from '../state/migration-state';
 import type { PhaseEvent, VerifyResult } from '../workflow/state';
 
-/** The verification slot that runs after the application switched its reads (the soak's). */
-const READ_SWITCHED_SLOT = 'verifyAfterSoak';
+/** The verification slots that run after the application switched its reads (after the soak, before contract). */
+const READ_SWITCHED_SLOTS: readonly string[] = ['verifyAfterSoak', 'verifyBeforeContract'];
 import { loadPhaseContext, type PhaseDeps } from './phase-context';
 import { scanTable, type ScanTotals } from './scan-table';
 import { placeVerifyCall, verifyContinuation } from './verify-continuation';
@@ -20,9 +20,11 @@ export async function verifyPhase(event: PhaseEvent, deps: PhaseDeps): Promise<V
   const { spec, table, operation, ctx } = await loadPhaseContext(event, deps.db);
   // Continue-as-new: a verification continued from another execution takes the state row over first.
   const place = await placeVerifyCall(event, deps, spec);
-  // The re-verification after the soak runs once the application reads the new column: record that in the state row,
-  // so a rollback by any later execution refuses to drop a column in use (the event's approvals are this run's only).
-  if (event.slot === READ_SWITCHED_SLOT) await markPhase(deps.db, spec.name, READ_SWITCHED_PHASE);
+  // These re-verifications run once the application reads the new column: record that in the state row (set-only),
+  // so no rollback by any later execution drops a column in use (the event's approvals are this run's only).
+  if (READ_SWITCHED_SLOTS.includes(event.slot)) {
+    await recordKeepNewColumn(deps.db, spec.name, `${event.slot} ran: the application reads "${spec.operation.newColumn}" (ConfirmReadFromNewDeployed approved)`);
+  }
   const task = operation.verify(ctx);
   const previous = event.state[event.slot] as VerifyResult | undefined;
   const from: ScanTotals | undefined = previous && !previous.done

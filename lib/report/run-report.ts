@@ -1,6 +1,6 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { StateName } from '../workflow/state-names';
-import type { BackfillResult, VerifyResult, WorkflowState } from '../workflow/state';
+import type { BackfillResult, RollbackResult, VerifyResult, WorkflowState } from '../workflow/state';
 
 /** The states a report lists as phases, in workflow order (loops and their Choice/Wait states are folded in). */
 export const REPORTED_STATES: readonly string[] = [
@@ -18,6 +18,7 @@ export const REPORTED_STATES: readonly string[] = [
   StateName.Soak,
   StateName.VerifyAfterSoak,
   StateName.ApproveContract,
+  StateName.VerifyBeforeContract,
   StateName.Contract,
   StateName.Rollback,
 ];
@@ -43,6 +44,11 @@ export interface RunReport {
   transitions: number;
   startedAt: string;
   endedAt: string | null;
+  /**
+   * How the rollback ended, when one ran and returned: its outcome (`rolled-back`, `released`, `nothing-to-do`,
+   * `skipped`), what it dropped and kept (read back from the catalog), why, and the command left to run. Null otherwise.
+   */
+  rollback: { outcome: string; summary: string; dropped: string[]; kept: string[]; reason: string | null; command: string | null } | null;
 }
 
 export interface ReportInput {
@@ -113,12 +119,19 @@ export function buildRunReport(input: ReportInput): RunReport {
     transitions: input.transitions,
     startedAt: new Date(first ?? Date.now()).toISOString(),
     endedAt: input.status === 'RUNNING' ? null : new Date(last ?? Date.now()).toISOString(),
+    rollback: rollbackFigures(lastState),
   };
+}
+
+function rollbackFigures(state: WorkflowState | undefined): RunReport['rollback'] {
+  const r = state?.rollback as Partial<RollbackResult> | undefined;
+  if (!r?.outcome) return null;
+  return { outcome: r.outcome, summary: r.summary ?? '', dropped: [...(r.dropped ?? [])], kept: [...(r.kept ?? [])], reason: r.reason ?? null, command: r.command ?? null };
 }
 
 /** Verification figures: the last finished verification in the state, else those a VerificationError carried. */
 function verifyFigures(state: WorkflowState | undefined, cause: string | undefined): RunReport['verify'] {
-  const fromState = (state?.verifyAfterSoak as VerifyResult | undefined) ?? (state?.verify as VerifyResult | undefined);
+  const fromState = (state?.verifyBeforeContract as VerifyResult | undefined) ?? (state?.verifyAfterSoak as VerifyResult | undefined) ?? (state?.verify as VerifyResult | undefined);
   const v: Partial<VerifyResult> = verifyFromCause(cause) ?? fromState ?? {};
   return { nulls: v.nulls ?? 0, mismatches: v.mismatches ?? 0, rowsChecked: v.rowsChecked ?? 0, sampleIds: [...(v.sampleIds ?? [])] };
 }

@@ -67,6 +67,9 @@ export const STATE_DDL: readonly string[] = [
   // The execution that sent the backup copy: a retry of it keeps the copy (it may have finished between attempts)
   // instead of dropping and restarting a copy that outlasts one attempt.
   `ALTER TABLE ${STATE} ADD COLUMN IF NOT EXISTS backup_by text`,
+  // Why the new column (and the backup) must outlive any automatic rollback: set once the application was asked to
+  // read or write it (see recordKeepNewColumn); only ever set, never cleared by a phase mark, a claim or a resume.
+  `ALTER TABLE ${STATE} ADD COLUMN IF NOT EXISTS keep_new_column text, ADD COLUMN IF NOT EXISTS keep_new_column_at timestamptz`,
   RANGES_DDL,
 ];
 
@@ -111,6 +114,8 @@ export async function claimMigration(db: Executor, spec: Spec, estimatedRows: nu
        VALUES (:name, :schema, :table, (:spec)::jsonb, 'backup', 'running', :estimate, (:execution)::text)
        ON CONFLICT (name) DO UPDATE SET
          spec = EXCLUDED.spec, rows_estimate = EXCLUDED.rows_estimate, updated_at = now(),
+         table_schema = CASE WHEN m.status = 'running' THEN m.table_schema ELSE EXCLUDED.table_schema END,
+         table_name = CASE WHEN m.status = 'running' THEN m.table_name ELSE EXCLUDED.table_name END,
          phase = CASE WHEN m.status = 'running' THEN m.phase ELSE 'backup' END,
          cursor = CASE WHEN m.status = 'running' THEN m.cursor ELSE NULL END,
          rows_done = CASE WHEN m.status = 'running' THEN m.rows_done ELSE 0 END,
@@ -177,6 +182,28 @@ export function runningForAnotherExecution(owner: MigrationOwner | undefined, ex
   return owner?.status === MigrationStatus.Running && !!owner.execution && !!execution && owner.execution !== execution;
 }
 
+/**
+ * Expand, Constrain and Contract change the table only for the execution that owns the migration: its row must be
+ * running for this execution (or for none: a row claimed by an older Stepwise, or a caller without an execution id).
+ * `finished` also accepts a row that already ended with that status (a retried contract finds it succeeded).
+ * Throws `MigrationLockedError` (`SW_MIGRATION_RUNNING` or `SW_MIGRATION_NOT_RUNNING`) and changes nothing otherwise.
+ */
+export async function assertOwnsMigration(db: Executor, spec: Spec, execution: string | undefined, phase: string, finished?: MigrationStatus): Promise<void> {
+  const owner = await readMigrationOwner(db, spec.name);
+  if (runningForAnotherExecution(owner, execution)) throw runningElsewhereError(spec, owner!, execution);
+  if (owner?.status === MigrationStatus.Running || (owner && finished !== undefined && owner.status === finished)) return;
+  throw new MigrationLockedError(
+    'SW_MIGRATION_NOT_RUNNING',
+    owner
+      ? `migration "${spec.name}" is ${owner.status} (phase ${owner.phase}), not running: ${phase} changed nothing`
+      : `migration "${spec.name}" has no row in the state table (Backup claims it): ${phase} changed nothing`,
+    owner
+      ? 'Another run or `stepwise rollback` ended it while this execution waited; start the migration again to run it.'
+      : 'Run the migration from the start (`stepwise run` or `stepwise start`): Backup claims the table first.',
+    { migration: spec.name, phase, status: owner?.status ?? null, execution: owner?.execution ?? null },
+  );
+}
+
 export function runningElsewhereError(spec: Spec, owner: MigrationOwner, execution: string | undefined): MigrationLockedError {
   return new MigrationLockedError(
     'SW_MIGRATION_RUNNING',
@@ -199,6 +226,43 @@ export function lockedError(spec: Spec, other: MigrationRow): MigrationLockedErr
 
 /** The phase recorded once the application reads the new column (after ConfirmReadFromNewDeployed). */
 export const READ_SWITCHED_PHASE = 'read-switched';
+
+/** Why a migration's new column is kept by every rollback, and since when (see {@link recordKeepNewColumn}). */
+export interface KeepNewColumn {
+  readonly reason: string;
+  readonly since: string;
+}
+
+/**
+ * Records, once, that the application was asked to read or write the new column (constrain told the team to deploy
+ * the reader; application dual-write was requested or confirmed; a read-switch gate was approved). From then on no
+ * automatic rollback drops the new column or the backup: rollback removes only the sync machinery. Set-only: the first
+ * reason and time stay, and nothing (a phase mark, a claim, a resume, a re-run of any phase) clears it.
+ */
+export async function recordKeepNewColumn(db: Executor, name: string, reason: string): Promise<void> {
+  await db.query(
+    `UPDATE ${STATE} SET keep_new_column = COALESCE(keep_new_column, :reason), keep_new_column_at = COALESCE(keep_new_column_at, now()) WHERE name = :name`,
+    { name, reason },
+  );
+}
+
+/**
+ * The recorded reason to keep the new column, or undefined (reads only; works on a state table from before the
+ * column existed). A row marked by an older Stepwise with the `read-switched` phase counts too.
+ */
+export async function readKeepNewColumn(db: Executor, name: string): Promise<KeepNewColumn | undefined> {
+  if (!(await stateTableExists(db))) return undefined;
+  const row = (
+    await db.query<{ reason: string | null; since: string | null; phase: string }>(
+      `SELECT to_jsonb(m) ->> 'keep_new_column' AS reason, to_jsonb(m) ->> 'keep_new_column_at' AS since, phase FROM ${STATE} AS m WHERE name = :name`,
+      { name },
+    )
+  ).rows[0];
+  if (!row) return undefined;
+  if (row.reason) return { reason: row.reason, since: row.since ?? 'unknown' };
+  if (row.phase === READ_SWITCHED_PHASE) return { reason: 'the read switch was recorded (ConfirmReadFromNewDeployed approved)', since: 'unknown' };
+  return undefined;
+}
 
 /** Records the phase a migration is in (and optionally a final status). */
 export async function markPhase(db: Executor, name: string, phase: string, status?: MigrationStatus): Promise<void> {

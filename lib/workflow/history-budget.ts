@@ -126,6 +126,7 @@ export function workflowLoops(states: Map<string, Json>, bounds: LoopBounds): Lo
     loopCost(states, 'key range milestones', [StateName.NotifyBackfillRangeProgress], bounds.milestones),
     loopCost(states, 'verify', [StateName.Verify, StateName.VerifyDone], bounds.verifyCalls),
     loopCost(states, 'verify after soak', [StateName.VerifyAfterSoak, StateName.VerifyAfterSoakDone], bounds.verifyCalls),
+    loopCost(states, 'verify before contract', [StateName.VerifyBeforeContract, StateName.VerifyBeforeContractDone], bounds.verifyCalls),
   ];
   if (states.has(StateName.SnapshotWait)) {
     loops.push(loopCost(states, 'snapshot polls', [StateName.SnapshotWait, StateName.CountSnapshotPoll, StateName.DescribeSnapshot, StateName.SnapshotReady], bounds.snapshotPolls));

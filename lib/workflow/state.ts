@@ -55,7 +55,7 @@ export interface WorkflowState {
   readonly constrain?: PhaseSummary;
   readonly verifyAfterSoak?: VerifyResult;
   readonly contract?: PhaseSummary;
-  readonly rollback?: PhaseSummary;
+  readonly rollback?: RollbackResult;
   /** Set by a Catch (`resultPath: '$.error'`): `{ Error, Cause }`. */
   readonly error?: { readonly Error: string; readonly Cause?: string };
   readonly [slot: string]: unknown;
@@ -84,6 +84,39 @@ export interface BackupResult {
 export interface PhaseSummary {
   readonly steps: readonly string[];
   readonly seconds: number;
+}
+
+/** How a rollback ended (`RollbackResult.outcome`). */
+export const RollbackOutcome = {
+  /** Everything the migration added is gone (or it had added nothing); the table is as before the migration. */
+  RolledBack: 'rolled-back',
+  /** The application reads or writes the new column: only the sync machinery was removed; the column and backup stay. */
+  Released: 'released',
+  /** This execution never claimed the table: it changed nothing, so there was nothing to undo. */
+  NothingToDo: 'nothing-to-do',
+  /** The migration is not this execution's (another owns it, or it already ended): nothing was touched. */
+  Skipped: 'skipped',
+} as const;
+export type RollbackOutcome = (typeof RollbackOutcome)[keyof typeof RollbackOutcome];
+
+/**
+ * Result of the rollback phase. `dropped` and `kept` are read back from the catalog after the rollback ran, so the
+ * notification and the report name the table's real end state, never what the plan meant to do.
+ */
+export interface RollbackResult extends PhaseSummary {
+  readonly outcome: RollbackOutcome;
+  /** Short, for a notification title: `rolled back`, `sync removed, new column kept`, … */
+  readonly headline: string;
+  /** Full sentences: what was dropped, what was kept and why, and what to do next. */
+  readonly summary: string;
+  /** Objects this rollback dropped (present before, absent after). */
+  readonly dropped: readonly string[];
+  /** Objects of the migration that exist after the rollback. */
+  readonly kept: readonly string[];
+  /** Why something was kept or skipped; null when nothing was. */
+  readonly reason: string | null;
+  /** The command (or SQL) that does the work this rollback left; null when none is left. */
+  readonly command: string | null;
 }
 
 /** Result of one backfill invocation: a cursor to continue from and running totals. */

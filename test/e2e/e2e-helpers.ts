@@ -7,7 +7,7 @@ import type { TestDatabase } from '../helpers/test-database';
 
 /** Every phase task retries without pausing in tests (the pauses are real Step Functions backoff otherwise). */
 export const NO_RETRY_PAUSES = Object.fromEntries(
-  [StateName.Preflight, StateName.Backup, StateName.Expand, StateName.Backfill, StateName.Verify, StateName.Constrain, StateName.VerifyAfterSoak, StateName.Contract, StateName.Rollback].map(
+  [StateName.Preflight, StateName.Backup, StateName.Expand, StateName.Backfill, StateName.Verify, StateName.Constrain, StateName.VerifyAfterSoak, StateName.VerifyBeforeContract, StateName.Contract, StateName.Rollback].map(
     (s) => [s, 0],
   ),
 );

@@ -1,11 +1,15 @@
 import { startAppTraffic, type TrafficStats } from '../../lib/demo/app-traffic';
 import { autoApprove, type Approver } from '../../lib/local/local-twin';
+import type { SnsMessage } from '../../lib/local/step-functions';
 import { StateName } from '../../lib/workflow/state-names';
-import { columnMustNotExist, tableChecksum, tableMustBeCleanedUp, tableSchema } from '../harness/assertions';
+import { columnMustHaveType, columnMustNotExist, tableChecksum, tableMustBeCleanedUp, tableSchema } from '../harness/assertions';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database';
 import { rejectAt, runbookSpec, runOnDatabase, seedProducts } from './e2e-helpers';
 
 jest.setTimeout(120_000);
+
+/** The Chatbot content of a published notification. */
+const content = (message: SnsMessage | undefined) => (JSON.parse(message?.message ?? '{}') as { content: { title: string; description: string } }).content;
 
 describe('the runbook as a workflow, on the synthesized state machine', () => {
   let db: TestDatabase;
@@ -46,7 +50,7 @@ describe('the runbook as a workflow, on the synthesized state machine', () => {
     expect(report.status).toBe('SUCCEEDED');
     expect(report.phases.map((p) => p.name)).toEqual([
       'Preflight', 'ApproveStart', 'Backup', 'Expand', 'Backfill', 'Verify', 'Constrain',
-      'ConfirmReadFromNewDeployed', 'Soak', 'VerifyAfterSoak', 'ApproveContract', 'Contract',
+      'ConfirmReadFromNewDeployed', 'Soak', 'VerifyAfterSoak', 'ApproveContract', 'VerifyBeforeContract', 'Contract',
     ]);
     expect(report.phases.every((p) => p.status === 'SUCCEEDED' && p.endedAt !== null)).toBe(true);
     expect(report.backfill.rows).toBeGreaterThanOrEqual(3000);
@@ -107,12 +111,58 @@ describe('the runbook as a workflow, on the synthesized state machine', () => {
     expect(messages.some((m) => m.stateName === StateName.NotifyRolledBack)).toBe(true);
   });
 
-  it('rolls back when an approver rejects, leaving the table exactly as it was', async () => {
-    const before = await snapshot();
-    const { result } = await runOnDatabase(db, runbookSpec(), rejectAt(StateName.ConfirmReadFromNewDeployed));
+  it('in application dual-write mode, a rejected dual-write gate keeps the new column the application was asked to write', async () => {
+    const oldColumns = async () => (await db.pg.query(`SELECT md5(string_agg(id || ':' || name || ':' || price, ',' ORDER BY id)) AS sum FROM "Product"`)).rows[0].sum as string;
+    const before = await oldColumns();
+    const { result, report, messages } = await runOnDatabase(db, runbookSpec({ dualWrite: 'application' }), rejectAt(StateName.ConfirmDualWriteDeployed));
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('MigrationRolledBack');
-    expect(await snapshot()).toEqual(before);
+    // dualWrite "application": the app was asked to write the new column, so it stays; nothing else of the app's breaks.
+    expect(report.rollback?.outcome).toBe('released');
+    expect(content(messages.find((m) => m.stateName === StateName.NotifyRolledBack)).title).toMatch(/new column "new_price_cents" kept/);
+    expect(await oldColumns()).toEqual(before);
+    await columnMustHaveType(db.pg, 'Product', 'new_price_cents', 'integer');
+  });
+
+  it('a rejection after Constrain (the team was told to deploy the reader) keeps the new column; the notification and report say so', async () => {
+    const { result, report, messages } = await runOnDatabase(db, runbookSpec(), rejectAt(StateName.ConfirmReadFromNewDeployed));
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('MigrationRolledBack');
+    await columnMustHaveType(db.pg, 'Product', 'new_price_cents', 'integer');
+    expect(report.rollback).toMatchObject({ outcome: 'released', kept: expect.arrayContaining(['column "new_price_cents" of public."Product"']) });
+    const notified = content(messages.find((m) => m.stateName === StateName.NotifyRolledBack));
+    expect(notified.title).toBe('Stepwise product-price-cents: sync removed, new column "new_price_cents" kept');
+    expect(notified.description).toMatch(/^Rolled back the sync only: kept .*column "new_price_cents" of public\."Product"/);
+    expect(notified.description).not.toMatch(/objects the migration added were dropped/);
+    // What the notification names is what the catalog shows.
+    const triggers = await db.pg.query(`SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = '"Product"'::regclass AND NOT tgisinternal`);
+    expect(triggers.rows[0].n).toBe(0);
+  });
+
+  it('verifies values written during the contract approval wait, just before contract', async () => {
+    // A writer that bypasses the sync trigger (a bulk load with replication role) while ApproveContract waits.
+    const approver: Approver = async (gate) => {
+      if (gate.stateName === StateName.ApproveContract) {
+        const client = await db.pg.connect();
+        try {
+          await client.query('BEGIN');
+          await client.query('SET LOCAL session_replication_role = replica');
+          await client.query(`UPDATE "Product" SET price = 12.34 WHERE id = 42`);
+          await client.query('COMMIT');
+        } finally {
+          client.release();
+        }
+      }
+      return { approved: true };
+    };
+    const { result, report } = await runOnDatabase(db, runbookSpec(), approver);
+    expect(result.status).toBe('FAILED');
+    expect(report.phases.find((p) => p.name === 'VerifyBeforeContract')?.status).toBe('FAILED');
+    expect(report.phases.some((p) => p.name === 'Contract')).toBe(false);
+    expect(report.verify).toMatchObject({ mismatches: 1 });
+    expect(report.cause).toMatch(/SW_VERIFY_FAILED[\s\S]*id = 42/);
+    await columnMustHaveType(db.pg, 'Product', 'price', 'numeric(10,2)');
+    await columnMustHaveType(db.pg, 'Product', 'new_price_cents', 'integer');
   });
 
   it('refuses NULLs under notNull in preflight: nothing changes, the error names the rows and the fix', async () => {

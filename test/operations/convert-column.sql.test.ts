@@ -1,5 +1,6 @@
 import { backfillBatchSql, scanBatchSql } from '../../lib/backfill';
 import { convertColumn, type TableFacts } from '../../lib/operations';
+import { AddedId } from '../../lib/operations/convert-column';
 import { parseSpec } from '../../lib/spec';
 import runbook from '../../examples/product-price-cents.json';
 
@@ -106,7 +107,34 @@ describe('convertColumn', () => {
       const sql = allSql(convertColumn.rollback(ctx));
       expect(sql.join('\n')).not.toMatch(/"price"/);
       expect(sql).toContain('ALTER TABLE "public"."Product" DROP COLUMN IF EXISTS "new_price_cents"');
-      expect(sql).toContain('DROP INDEX CONCURRENTLY IF EXISTS "public"."idx_products_new_price"');
+      expect(sql).toContain('DROP INDEX IF EXISTS "public"."idx_products_new_price"');
+      // One transaction: the table is either as expand left it or as before, never half-undone.
+      expect(convertColumn.rollback(ctx)).toHaveLength(1);
+      expect(convertColumn.rollback(ctx)[0]).toMatchObject({ transactional: true, lock: 'ACCESS EXCLUSIVE' });
+    });
+
+    it('names only the objects that exist, and is empty (no lock at all) when none does', () => {
+      expect(convertColumn.rollback(ctx, new Set())).toEqual([]);
+      const sql = allSql(convertColumn.rollback(ctx, new Set([AddedId.Column])));
+      expect(sql).toEqual(['ALTER TABLE "public"."Product" DROP COLUMN IF EXISTS "new_price_cents"']);
+    });
+
+    it('release removes only the sync machinery and what would fail writes without it; the new column and index stay', () => {
+      const sql = allSql(convertColumn.release(ctx));
+      expect(sql).toEqual([
+        'DROP TRIGGER IF EXISTS "_stepwise_product-price-cents_sync" ON "public"."Product"',
+        'DROP TRIGGER IF EXISTS "_stepwise_product-price-cents_sync_upd" ON "public"."Product"',
+        'DROP FUNCTION IF EXISTS "public"."_stepwise_product-price-cents_sync"()',
+        'ALTER TABLE "public"."Product" DROP CONSTRAINT IF EXISTS "_stepwise_product-price-cents_nn"',
+        'ALTER TABLE "public"."Product" ALTER COLUMN "new_price_cents" DROP NOT NULL',
+      ]);
+      expect(convertColumn.release(ctx, new Set([AddedId.Column, AddedId.Index]))).toEqual([]);
+    });
+
+    it('lists every object it may add with a catalog probe', () => {
+      const objects = convertColumn.addedObjects(ctx);
+      expect(objects.map((o) => o.id)).toEqual([AddedId.SyncTrigger, AddedId.SyncUpdateTrigger, AddedId.SyncFunction, AddedId.NotNullCheck, AddedId.NotNull, AddedId.Index, AddedId.Column]);
+      for (const o of objects) expect(o.probe.sql).toMatch(/^SELECT .* AS present$/);
     });
   });
 

@@ -1,5 +1,6 @@
 import { Phase } from '../../lib/constants';
 import { StepwiseError } from '../../lib/errors';
+import type { RollbackResult } from '../../lib/workflow/state';
 import type { FaultKind } from '../../lib/local/data-api-emulator/faults';
 import { runbookSpec, seedProducts } from '../e2e/e2e-helpers';
 import { columnMustHaveType, indexMustBeValid, tableChecksum, tableMustBeCleanedUp, tableSchema } from '../harness/assertions';
@@ -42,17 +43,22 @@ describe('rollback at every phase before contract', () => {
     await tableMustBeCleanedUp(db.pg, 'Product');
   });
 
-  it('refuses to roll back after ConfirmReadFromNewDeployed: the application reads the new column', async () => {
+  it('after ConfirmReadFromNewDeployed removes only the sync machinery: the application reads the new column', async () => {
     const driver = new PhaseDriver(db.executor, runbookSpec());
     await driver.runThrough(Phase.Constrain);
     driver.state = { ...driver.state, approvals: { ConfirmReadFromNewDeployed: { approved: true, comment: null, at: '2026-11-01T00:00:00Z' } } };
-    const before = await snapshot();
-    const error = await errorOf(driver.run(Phase.Rollback));
-    expect(error!.code).toBe('SW_ROLLBACK_AFTER_READ_SWITCH');
-    expect(error!.message).toMatch(/ConfirmReadFromNewDeployed gate was approved: the application now reads "new_price_cents"/);
-    expect(error!.hint).toMatch(/Deploy the application version that reads "price" again/);
-    expect(await snapshot()).toEqual(before);
+    const before = await tableChecksum(db.pg, 'Product', 'id');
+    const result = (await driver.run(Phase.Rollback)) as RollbackResult;
+    expect(result.outcome).toBe('released');
+    expect(result.dropped).toEqual(['trigger "_stepwise_product-price-cents_sync" on public."Product"', 'trigger "_stepwise_product-price-cents_sync_upd" on public."Product"',
+      'function public."_stepwise_product-price-cents_sync"()', 'NOT NULL on column "new_price_cents"']);
+    expect(result.kept).toEqual(['index public."idx_products_new_price"', 'column "new_price_cents" of public."Product"', 'backup table "_stepwise"."_stepwise_product-price-cents_backup"']);
+    expect(result.summary).toMatch(/kept .* because constrain finished and the team was told to deploy the application reading "new_price_cents"/);
+    expect(result.summary).toMatch(/Deploy the application version that reads and writes only "price", then drop what was kept: .*DROP COLUMN IF EXISTS "new_price_cents"/);
+    expect(await tableChecksum(db.pg, 'Product', 'id')).toEqual(before);
     await columnMustHaveType(db.pg, 'Product', 'new_price_cents', 'integer');
+    // No NOT NULL column is left that nothing fills: an application INSERT of the old column alone still works.
+    await db.pg.query(`INSERT INTO "Product" (id, name, price) VALUES (9001, 'after rollback', 1.00)`);
   });
 
   it('still rolls back when the read-from-new gate was rejected (no approval recorded)', async () => {

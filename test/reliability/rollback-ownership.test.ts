@@ -1,5 +1,6 @@
 import { Phase } from '../../lib/constants';
 import { StepwiseError } from '../../lib/errors';
+import type { RollbackResult } from '../../lib/workflow/state';
 import { runPhase } from '../../lib/phases/run-phase';
 import { columnMustHaveType } from '../harness/assertions';
 import { PhaseDriver } from '../harness/run-phases';
@@ -24,8 +25,14 @@ describe('rollback undoes only what its own execution claimed', () => {
     // Act: a new execution fails before its own Backup claims the row, and its Catch runs rollback.
     const result = await runPhase(Phase.Rollback, { state: { spec: runbookSpec() }, slot: 'rollback', execution: 'arn:aws:states:us-east-1:000000000000:execution:stepwise:second' }, { db: db.executor });
 
-    // Assess: the earlier run's column, trigger and backup are still there.
-    expect(result).toEqual({ steps: [], seconds: 0 });
+    // Assess: the earlier run's column, trigger and backup are still there, and the result says so and why.
+    expect(result).toMatchObject({ outcome: 'skipped', steps: [], dropped: [], headline: 'NOT rolled back' });
+    const skipped = result as RollbackResult;
+    expect(skipped.reason).toMatch(/running for execution \(none recorded\), not for this one/);
+    expect(skipped.kept).toEqual(expect.arrayContaining(['column "new_price_cents" of public."Product"', 'backup table "_stepwise"."_stepwise_product-price-cents_backup"']));
+    expect(skipped.command).toMatch(/stepwise rollback --spec/);
+    expect(skipped.summary).toMatch(/^Nothing was rolled back: /);
+    expect(skipped.summary).not.toMatch(/dropped/i);
     await columnMustHaveType(db.pg, 'Product', 'new_price_cents', 'integer');
     const backup = await db.pg.query(`SELECT to_regclass('_stepwise."_stepwise_product-price-cents_backup"') IS NOT NULL AS ok`);
     expect(backup.rows[0].ok).toBe(true);
@@ -41,12 +48,12 @@ describe('rollback undoes only what its own execution claimed', () => {
     expect((error as StepwiseError).hint).toMatch(/another name/);
   });
 
-  it('refuses rollback once the state row records the read switch, even in an execution without that approval', async () => {
+  it('keeps the new column once the state row records the read switch, even in an execution without that approval', async () => {
     const driver = new PhaseDriver(db.executor, runbookSpec());
     await driver.runThrough(Phase.Constrain);
     await driver.verify('verifyAfterSoak'); // runs after ConfirmReadFromNewDeployed
-    const error = await runPhase(Phase.Rollback, { state: { spec: runbookSpec() }, slot: 'rollback' }, { db: db.executor }).then(() => undefined, (e: unknown) => e);
-    expect((error as StepwiseError).code).toBe('SW_ROLLBACK_AFTER_READ_SWITCH');
+    const result = (await runPhase(Phase.Rollback, { state: { spec: runbookSpec() }, slot: 'rollback' }, { db: db.executor })) as RollbackResult;
+    expect(result.outcome).toBe('released');
     await columnMustHaveType(db.pg, 'Product', 'new_price_cents', 'integer');
   });
 });

@@ -78,9 +78,10 @@ describe('synthesizeDefinition', () => {
         ...(backfillCalls >= 2 ? { milestone: 100, rowsPerSecond: 1500, eta: '0s' } : {}) }),
       [StateName.Verify]: () => ({ done: ++verifyCalls >= 2, cursor: null, rowsChecked: 3, nulls: 0, mismatches: 0, sampleIds: [], seconds: 0 }),
       [StateName.VerifyAfterSoak]: () => ({ done: true, cursor: null, rowsChecked: 3, nulls: 0, mismatches: 0, sampleIds: [], seconds: 0 }),
+      [StateName.VerifyBeforeContract]: () => ({ done: true, cursor: null, rowsChecked: 3, nulls: 0, mismatches: 0, sampleIds: [], seconds: 0 }),
       [StateName.Constrain]: () => ({ steps: [], seconds: 0 }),
       [StateName.Contract]: () => ({ steps: [], seconds: 0 }),
-      [StateName.Rollback]: () => ({ steps: ['drop column'], seconds: 0 }),
+      [StateName.Rollback]: () => ({ steps: ['rollback.drop-column'], seconds: 0, outcome: 'rolled-back', headline: 'rolled back', summary: 'Rolled back: dropped column "x".', dropped: ['column "x"'], kept: [], reason: null, command: null }),
       [StateName.WindowForConstrain]: () => ({ phase: 'constrain', waitUntil: '2026-01-01T00:00:00Z', waiting: false }),
       [StateName.WindowForContract]: () => ({ phase: 'contract', waitUntil: '2026-01-01T00:00:00Z', waiting: false }),
       [StateName.CreateSnapshot]: (input: unknown) => ({ DbClusterSnapshot: { DbClusterSnapshotIdentifier: snapshotIdOf(input), Status: 'creating' } }),
@@ -91,7 +92,7 @@ describe('synthesizeDefinition', () => {
     it('runs the happy path through every gate and both loops', async () => {
       const machine = new StateMachine(definition);
       const output = (await machine.run(spec, { overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: noWaits }, context: context as never }).result) as Record<string, unknown>;
-      expect(Object.keys(output).sort()).toEqual(['approvals', 'backfill', 'backup', 'constrain', 'contract', 'expand', 'preflight', 'snapshot', 'snapshotPolls', 'spec', 'verify', 'verifyAfterSoak', 'windowConstrain', 'windowContract']);
+      expect(Object.keys(output).sort()).toEqual(['approvals', 'backfill', 'backup', 'constrain', 'contract', 'expand', 'preflight', 'snapshot', 'snapshotPolls', 'spec', 'verify', 'verifyAfterSoak', 'verifyBeforeContract', 'windowConstrain', 'windowContract']);
       // Created 'creating', polled once, then available; the id is derived from the execution ARN.
       expect(output['snapshotPolls']).toEqual({ count: 1 });
       expect(output['snapshot']).toEqual({ id: expect.stringMatching(/^stepwise-[0-9a-f]{40}$/), status: 'available' });
@@ -120,7 +121,29 @@ describe('synthesizeDefinition', () => {
       expect(names.slice(-2)).toEqual([StateName.NotifyFailed, StateName.NotifyRolledBack]);
       const failed = published.at(-2)?.['input'] as { Message: { content: { description: string } } };
       expect(failed.Message.content.description).toContain('Rejected by alice');
+      // The result notification says what the rollback reported, not a fixed sentence.
+      const rolledBack = published.at(-1)?.['input'] as { Message: { content: { title: string; description: string } } };
+      expect(rolledBack.Message.content.title).toBe('Stepwise price-to-cents: rolled back');
+      expect(rolledBack.Message.content.description).toMatch(/^Rolled back: dropped column "x"\. Cause: .*Rejected by alice/);
     });
+
+    it.each([StateName.ConfirmReadFromNewDeployed, StateName.ApproveContract])('keeps waiting at %s past the approval timeout instead of rolling back', async (gateName) => {
+      published.length = 0;
+      let asked = 0;
+      let rolledBack = false;
+      // Nobody answers for 10 intervals (past the 7-interval timeout), then someone approves.
+      const late = () => { asked += 1; if (asked <= 10) { const e = new Error('Task timed out'); e.name = 'States.Timeout'; throw e; } return { approved: true }; };
+      const machine = new StateMachine(definition);
+      const output = (await machine.run(spec, { overrides: { taskResourceLocalHandlers: { ...handlers, [gateName]: late, [`${gateName}TimedOut`]: publish(`${gateName}TimedOut`),
+        [StateName.Rollback]: () => { rolledBack = true; return {}; } }, waitTimeOverrides: noWaits }, context: context as never }).result) as Record<string, unknown>;
+      expect(rolledBack).toBe(false);
+      expect(output['contract']).toBeDefined();
+      const stillWaiting = published.filter((p) => p['name'] === `${gateName}TimedOut`);
+      expect(stillWaiting).toHaveLength(1);
+      const message = stillWaiting[0]?.['input'] as { Message: { content: { title: string; description: string } } };
+      expect(message.Message.content.title).toBe(`Stepwise price-to-cents: still waiting at ${gateName}`);
+      expect(message.Message.content.description).toMatch(/does not roll back on silence: it keeps waiting/);
+    }, 30_000);
     it('reminds an unanswered gate with a fresh publish, then goes on once it is approved', async () => {
       published.length = 0;
       let asked = 0;

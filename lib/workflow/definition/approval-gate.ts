@@ -1,7 +1,8 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Gate } from '../../constants';
-import { reminderStateNames } from '../state-names';
+import { reminderStateNames, type StateName } from '../state-names';
+import { continueOnFailure, notify } from './notify';
 import { chatbotMessage, fmt } from './chatbot-message';
 import { ON_CALL_COMMENT, startChecklist } from './checklist';
 import { EXECUTION_ID_PATH, SNAPSHOT_ID_PATH, SNAPSHOT_STATUS_PATH, SPEC_NAME_PATH, type DefinitionContext } from './context';
@@ -12,8 +13,12 @@ export interface ApprovalGateOptions {
   readonly next: string;
   /** State comment. */
   readonly comment: string;
-  /** Where the workflow goes when nobody answered within `approvalTimeout` (the rollback flow), with `$.error` set. */
-  readonly onTimeout: sfn.IChainable;
+  /**
+   * Where the workflow goes when nobody answered within `approvalTimeout` (the rollback flow), with `$.error` set; or
+   * `'keep-waiting'` (the gates after Constrain, once the team was told to deploy the reader): a notification says
+   * nobody answered and the gate waits on, reminding as before, never rolling back on its own.
+   */
+  readonly onTimeout: sfn.IChainable | 'keep-waiting';
 }
 
 /**
@@ -71,25 +76,32 @@ function reminderInterval(ctx: DefinitionContext) {
  * and publishes again; once the intervals add up to `approvalTimeout` it ends in `onTimeout` with `$.error` set, as a
  * rejection would. Added before the caller's Catch-all, so the first matching catcher is this one.
  */
-function addReminders(ctx: DefinitionContext, gate: Gate, task: tasks.SnsPublish, onTimeout: sfn.IChainable): void {
+function addReminders(ctx: DefinitionContext, gate: Gate, task: tasks.SnsPublish, onTimeout: sfn.IChainable | 'keep-waiting'): void {
   const counter = `$.reminders.${gate}`;
   const names = reminderStateNames(gate);
   const maxWaits = Math.max(1, Math.ceil(ctx.approvalTimeout.toSeconds() / reminderInterval(ctx).toSeconds()));
-  const timedOut = new sfn.Pass(ctx.scope, names.timedOut, {
-    stateName: names.timedOut,
-    comment: `Nobody answered ${gate} within the approval timeout: the migration is rolled back as on a rejection.`,
-    result: sfn.Result.fromObject({ Error: 'States.Timeout', Cause: `No answer to ${gate} within the approval timeout (${maxWaits} notifications sent).` }),
-    resultPath: '$.error',
-  }).next(onTimeout);
+  const timedOut =
+    onTimeout === 'keep-waiting'
+      ? stillWaiting(ctx, gate, names.timedOut, maxWaits)
+      : new sfn.Pass(ctx.scope, names.timedOut, {
+          stateName: names.timedOut,
+          comment: `Nobody answered ${gate} within the approval timeout: the migration is rolled back as on a rejection.`,
+          result: sfn.Result.fromObject({ Error: 'States.Timeout', Cause: `No answer to ${gate} within the approval timeout (${maxWaits} notifications sent).` }),
+          resultPath: '$.error',
+        }).next(onTimeout);
   const due = new sfn.Choice(ctx.scope, names.due, { stateName: names.due, comment: 'Remind again, or give up once the approval timeout is spent.' })
     .when(sfn.Condition.numberGreaterThanEquals(`${counter}.count`, maxWaits), timedOut)
     .otherwise(task);
   const first = new sfn.Pass(ctx.scope, names.first, {
     stateName: names.first,
-    comment: 'First reminder of this gate.',
+    comment: onTimeout === 'keep-waiting' ? 'First reminder of this gate (again after each approval timeout).' : 'First reminder of this gate.',
     result: sfn.Result.fromObject({ count: 1 }),
     resultPath: counter,
   }).next(due);
+  if (timedOut instanceof tasks.SnsPublish) {
+    continueOnFailure(timedOut, first);
+    timedOut.next(first);
+  }
   const next = new sfn.Pass(ctx.scope, names.next, {
     stateName: names.next,
     comment: 'One more reminder of this gate.',
@@ -122,6 +134,24 @@ function withApprovalLink(url: string, gate: Gate, description: string): string 
     sfn.JsonPath.stringAt(EXECUTION_ID_PATH),
     sfn.JsonPath.taskToken,
   );
+}
+
+/**
+ * A gate after Constrain that nobody answered within the approval timeout: the team was told to deploy the reader, so
+ * rolling back on silence could break the application. Announces it and waits on (the reminder count starts again);
+ * best effort, as every notification: a failed publish waits on too.
+ */
+function stillWaiting(ctx: DefinitionContext, gate: Gate, name: string, maxWaits: number): tasks.SnsPublish {
+  return notify(ctx, name as StateName, {
+    comment: `Nobody answered ${gate} within the approval timeout: after Constrain the migration is never rolled back on silence; it keeps waiting.`,
+    event: 'approval-timeout',
+    title: fmt(`Stepwise {}: still waiting at ${gate}`, SPEC_NAME_PATH),
+    description: fmt(
+      `Nobody answered *${gate}* within the approval timeout (${maxWaits} notifications). The application may already use the new column, so Stepwise does not roll back on silence: it keeps waiting and reminding. Approve with \`stepwise approve {}\`, or reject with \`stepwise reject {}\` (the rollback then keeps the new column and removes only the sync trigger).`,
+      EXECUTION_ID_PATH, EXECUTION_ID_PATH,
+    ),
+    nextSteps: sfn.JsonPath.array(fmt('stepwise approve {}', EXECUTION_ID_PATH), fmt('stepwise reject {}', EXECUTION_ID_PATH)),
+  });
 }
 
 /**

@@ -126,6 +126,7 @@ export interface ResumePoints {
   readonly backfill: sfn.State;
   readonly verify: sfn.State;
   readonly verifyAfterSoak: sfn.State;
+  readonly verifyBeforeContract: sfn.State;
 }
 
 /**
@@ -143,6 +144,7 @@ export function continuationEntry(ctx: DefinitionContext, init: sfn.IChainable, 
     stateName: StateName.ResumeAt,
     comment: 'Re-enters the loop that handed over: a verification that continued as new, otherwise the backfill.',
   })
+    .when(continuesAsNew(`$.${Slot.VerifyBeforeContract}`), resumeAt.verifyBeforeContract)
     .when(continuesAsNew(`$.${Slot.VerifyAfterSoak}`), resumeAt.verifyAfterSoak)
     .when(continuesAsNew(`$.${Slot.Verify}`), resumeAt.verify)
     .otherwise(resumeAt.backfill);

@@ -134,8 +134,10 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     title: fmt('Stepwise {}: new column ready', SPEC_NAME_PATH),
     description: fmt('The new column is backfilled, verified and constrained. Deploy the application reading from it, then confirm. Cluster snapshot: {}.', SNAPSHOT_ID_PATH),
   });
+  // After Constrain the team was told to deploy the reader: silence at a gate never rolls back (it keeps waiting), and
+  // a rejection's rollback keeps the new column (recorded by constrain in the state row).
   const confirmReadFromNew = approvalGate(ctx, Gate.ReadFromNewDeployed, {
-    onTimeout: rollback,
+    onTimeout: 'keep-waiting',
     comment: 'The soak only means something once the application reads from the new column.',
     next: 'The soak wait starts, followed by a second full verification.',
   });
@@ -148,10 +150,14 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     continueAs: { start: StateName.ContinueVerifyAfterSoakAsNew, announce: StateName.NotifyVerifyAfterSoakContinuedAsNew },
     comment: 'Re-verifies every row after the soak: catches drift from writers that bypassed the trigger.' }, rollback);
   const approveContract = approvalGate(ctx, Gate.Contract, {
-    onTimeout: rollback,
+    onTimeout: 'keep-waiting',
     comment: 'Last human decision before the irreversible step.',
     next: 'Stepwise drops the sync trigger and the old column and renames the new one. There is no automatic rollback after this.',
   });
+
+  const verifyBeforeContract = verifyLoop(ctx, { name: StateName.VerifyBeforeContract, doneName: StateName.VerifyBeforeContractDone, slot: Slot.VerifyBeforeContract,
+    continueAs: { start: StateName.ContinueVerifyBeforeContractAsNew, announce: StateName.NotifyVerifyBeforeContractContinuedAsNew },
+    comment: 'Verifies every row once more just before contract: values written during the approval and window waits.' }, rollback);
 
   // ---- Contract: THE POINT OF NO AUTOMATIC RETURN ----
   // Contract runs as one transaction: if it fails, Postgres rolled it back and the table is as it was after the soak.
@@ -247,11 +253,17 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     .next(verifyAfterSoak)
     .next(approveContract)
     .next(windowForContract.chain)
+    .next(verifyBeforeContract)
     .next(contract)
     .next(notifySucceeded)
     .next(succeeded);
   // An execution started by continue-as-new enters at the loop that handed over; every other starts at Init.
-  return continuationEntry(ctx, init, { backfill: backfill.startState, verify: verify.startState, verifyAfterSoak: verifyAfterSoak.startState });
+  return continuationEntry(ctx, init, {
+    backfill: backfill.startState,
+    verify: verify.startState,
+    verifyAfterSoak: verifyAfterSoak.startState,
+    verifyBeforeContract: verifyBeforeContract.startState,
+  });
 }
 
 /**

@@ -27,19 +27,20 @@ export function rollbackFlow(ctx: DefinitionContext): sfn.IChainable {
     slot: Slot.Rollback,
     retry: ROLLBACK_RETRY,
     longStatements: true,
-    comment: 'Undoes what this migration added (trigger, index, new column), idempotently; retried harder than a phase.',
+    comment: 'Undoes what this migration added and still exists (trigger, index, new column; only the sync trigger once the app uses the new column), idempotently; gives up on a held lock within its lock_timeout budget.',
   });
+  // Title and text come from the rollback's result, read back from the catalog: what was dropped, kept and why.
   const notifyRolledBack = notify(ctx, StateName.NotifyRolledBack, {
-    comment: 'Announces that the table is back to its state before the migration.',
+    comment: 'Announces how the rollback ended: what it dropped, what it kept and why, what is left to do.',
     event: 'rolled-back',
-    title: fmt('Stepwise {}: rolled back', SPEC_NAME_PATH),
-    description: fmt('The objects the migration added were dropped; the old column and its data were never touched. Cause: {} Cluster snapshot {} is no longer needed for this migration.', `${ERROR_PATH}.Cause`, SNAPSHOT_ID_PATH),
+    title: fmt('Stepwise {}: {}', SPEC_NAME_PATH, '$.rollback.headline'),
+    description: fmt('{} Cause: {} Cluster snapshot: {}.', '$.rollback.summary', `${ERROR_PATH}.Cause`, SNAPSHOT_ID_PATH),
   });
   const rolledBack = failWithCause(
     ctx,
     StateName.MigrationRolledBack,
-    'The migration failed and was rolled back; the old column is untouched.',
-    'The migration failed and was rolled back cleanly.',
+    'The migration failed and the rollback ran; $.rollback says what it dropped, what it kept and why (read back from the catalog).',
+    'The migration failed; the old column is untouched.',
   );
   const rollbackFailed = notifyAndFail(ctx, {
     notify: StateName.NotifyRollbackFailed,
