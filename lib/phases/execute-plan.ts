@@ -38,6 +38,14 @@ async function runStatements(db: Executor, step: Step, long?: LongStatements): P
     throw new StepwiseError('SW_INTERNAL', `step ${step.id} has a long statement but runs ${step.transactional ? 'in a transaction' : 'without a clock'}`, 'A long statement runs alone in autocommit, with the phase\'s clock.');
   }
   const tag = hasLong && long ? longStatementTag(long.migration, step.id) : undefined;
+  if (step.transactional) {
+    // Every guard is read first (catalog reads, no lock on the table), so the locks the statements take are held for
+    // the statements' round trips only: a guard must not depend on an earlier statement of its step.
+    const skip: boolean[] = [];
+    for (const statement of step.statements) skip.push(await shouldSkip(db, statement));
+    for (const [i, statement] of step.statements.entries()) if (!skip[i]) await db.query(statement.sql, statement.params);
+    return;
+  }
   for (const statement of step.statements) {
     if (await shouldSkip(db, statement)) continue;
     if (statement.long && tag && long) await runLongStatement(db, statement, tag, long.clock, `step ${step.id}`);

@@ -1,5 +1,6 @@
 import { DEFAULT_SCAN_BATCH_SIZE } from '../backfill';
 import { readTableFacts } from '../catalog/read-table-facts';
+import { backfillTriggersCheck, maySkipUserTriggers, readUpdateTriggers } from '../catalog/backfill-triggers';
 import {
   headroomCheck,
   indexNameCheck,
@@ -211,6 +212,7 @@ async function collectChecks(db: Executor, spec: Spec, options: PreflightCheckOp
   add(indexNameCheck(spec, table, indexFacts, resuming), indexNameFailure(spec, indexFacts, resuming));
   add(invalidIndexesCheck(table, indexFacts, spec));
   if (spec.dualWrite === 'trigger') add(await laterTriggersCheck(db, table, objectNames(spec.name).syncTrigger));
+  add(backfillTriggersCheck(await readUpdateTriggers(db, table), await maySkipUserTriggers(db), spec.backfill.fireTriggers ?? [], table));
 
   // 5. The type and the expression.
   let expression: ExpressionFacts | undefined;
