@@ -25,7 +25,7 @@ export async function readUpdateTriggers(db: Executor, table: TableFacts): Promi
               || CASE WHEN t.tgtype & 1 <> 0 THEN ' ROW' ELSE ' STATEMENT' END AS kind,
             t.tgenabled::text AS enabled
        FROM pg_trigger t
-      WHERE t.tgrelid IN (SELECT relid FROM pg_partition_tree((:table)::regclass))
+      WHERE (t.tgrelid = (:table)::regclass OR t.tgrelid IN (SELECT relid FROM pg_partition_tree((:table)::regclass)))
         AND NOT t.tgisinternal AND t.tgenabled <> 'D' AND t.tgtype & 16 <> 0 AND cardinality(t.tgattr::int2[]) = 0
         AND NOT starts_with(t.tgname::text, :prefix)
       ORDER BY 1`,
