@@ -20,6 +20,9 @@ async function mismatches(db: TestDatabase): Promise<number[]> {
 /** What the runbook's dual-write snippet sends: the new column computed in JS. */
 const jsCents = (price: number) => Math.round(price * 100);
 
+/** Half-cent prices (stored rounded up, as numeric(10,2) does) whose JS cents differ from SQL's: 1.005, 1.015, … */
+const JS_MISROUNDS = Array.from({ length: 100_000 }, (_, c) => Number(((c + 0.5) / 100).toFixed(3))).filter((p, c) => jsCents(p) !== c + 1);
+
 /** Every way an application writes during the run, on rows `base`…`base + 4` and new ids from `newId`. */
 async function applicationWrites(db: TestDatabase, base: number, newId: number): Promise<void> {
   // The runbook's dual-write, UPDATE path: JS rounding (100 for 1.005; SQL stores 1.01 and computes 101).
@@ -71,10 +74,12 @@ describe('trigger mode: the new column equals using of its row, whatever the wri
     let backfillDone = false;
     const writer = async (w: number) => {
       let writes = 0;
-      // Bounded: 300 writes per writer, stopping early once the backfill ended.
-      for (let i = 0; i < 300 && !(backfillDone && writes > 20); i += 1) {
+      let after = 0;
+      // Bounded: at most 3000 writes per writer, from before the first batch to 20 writes past the last one.
+      for (let i = 0; i < 3000 && after < 20; i += 1) {
+        if (backfillDone) after += 1;
         const id = 1 + ((i * 131 + w * 977) % 4000);
-        const price = (id % 997) + 0.005; // a half cent: JS and SQL round it differently
+        const price = JS_MISROUNDS[(i * 7 + w) % JS_MISROUNDS.length]!;
         await db.pg.query(`UPDATE "Product" SET price = $1, new_price_cents = $2 WHERE id = $3`, [price, jsCents(price), id]);
         if (i % 10 === 0) await db.pg.query(`INSERT INTO "Product" (id, name, price, new_price_cents) VALUES ($1, 'w', $2, $3)`, [10_000 + w * 1000 + i, price, jsCents(price)]);
         writes += 1;
@@ -85,6 +90,7 @@ describe('trigger mode: the new column equals using of its row, whatever the wri
     await d.backfill();
     backfillDone = true;
     const writes = await writers;
+    expect(JS_MISROUNDS.length).toBeGreaterThan(1000);
     expect(writes.every((n) => n > 20)).toBe(true);
     expect(await mismatches(db)).toEqual([]);
     const v = await d.verify();
