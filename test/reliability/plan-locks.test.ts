@@ -3,7 +3,7 @@
  * emulator → Postgres) and, after each of its statements, its own session's locks on the table are read from
  * pg_locks; the strongest one held must be the step's declared `lock`, on the first run and on a re-run (a retried
  * phase finds its own objects: `DROP TRIGGER` takes ACCESS EXCLUSIVE). Every transaction also carries its own
- * idle_in_transaction_session_timeout and lock_timeout.
+ * idle_in_transaction_session_timeout and lock_timeout, and sends the statements that lock the table in one call.
  *
  * Steps that run in autocommit (CREATE INDEX CONCURRENTLY, VALIDATE CONSTRAINT, DROP INDEX CONCURRENTLY) release their
  * locks with the statement and are not observed here.
@@ -45,6 +45,8 @@ const LEVEL: Record<LockLevel, string> = {
 
 interface Observed {
   strongest: string;
+  /** Statements sent while the transaction already held a lock on the table (each one a round trip under it). */
+  underLock: number;
   idleTimeout: string;
   lockTimeout: string;
 }
@@ -66,10 +68,11 @@ function observing(db: Executor, seen: Observed[]): Executor {
     query: (sql, params, options) => db.query(sql, params, options),
     transaction: (fn, options) =>
       db.transaction(async (tx) => {
-        const into: Observed = { strongest: 'none', idleTimeout: '', lockTimeout: '' };
+        const into: Observed = { strongest: 'none', underLock: 0, idleTimeout: '', lockTimeout: '' };
         seen.push(into);
         return fn({
           query: async (sql: string, params?: SqlParams) => {
+            if (into.strongest !== 'none') into.underLock += 1;
             const result = await tx.query(sql, params);
             await look(tx, into);
             return result;
@@ -106,6 +109,8 @@ describe('plan steps and the locks they take', () => {
       transactional.forEach((step, i) => {
         const observed = seen[i]!;
         expect({ step: step.id, atMost: RANK[observed.strongest]! <= RANK[LEVEL[step.lock]]! }).toEqual({ step: step.id, atMost: true });
+        // The statements that take the lock go in one call: nothing but the commit follows it.
+        expect({ step: step.id, underLock: observed.underLock }).toEqual({ step: step.id, underLock: 0 });
         expect(observed.idleTimeout).toBe(`${TRANSACTION_IDLE_TIMEOUT_MS / 1000}s`);
         expect(observed.lockTimeout).toBe(`${spec.lockTimeoutMs}ms`);
         (byStep[step.id] ??= []).push(observed.strongest);
