@@ -1,6 +1,6 @@
-import { RANGES_TABLE, STATE_SCHEMA, STATE_TABLE } from '../operations/names';
+import { BACKFILL_MARKER_SETTING, RANGES_TABLE, STATE_SCHEMA, STATE_TABLE } from '../operations/names';
 import type { BackfillTask, TableFacts } from '../operations/operation';
-import { quoteIdent } from '../sql/quote';
+import { quoteIdent, quoteLiteral } from '../sql/quote';
 import { keyset } from './keyset';
 
 /**
@@ -19,6 +19,14 @@ import { keyset } from './keyset';
  * The pause is read in the same statement as the work, so it takes effect at the very next batch. The same holds for a
  * row no longer in the backfill (rollback marks its phase first): key ranges still running when the Map state failed
  * stop at their next batch instead of writing while rollback drops what expand added.
+ *
+ * Settings for the batch's own transaction (`set_config(…, true)` in `gate`, which every row the UPDATE writes and
+ * every trigger it fires comes after; gone at the statement's commit):
+ * - the sync trigger's marker (`stepwise.backfill = on`): its `WHEN` skips the function, the SET computes `using`;
+ * - `lock_timeout` (`:lock_timeout`, e.g. `1000ms`): a batch that meets a row lock gives up within it (55P03) and
+ *   releases every row it had locked, instead of making the application wait behind it;
+ * - with `skipUserTriggers`, `session_replication_role = replica`: the application's own triggers (ENABLE, the
+ *   default) do not fire for the backfill's writes; ENABLE ALWAYS / ENABLE REPLICA triggers still do.
  *
  * Returns one row: `last_key` (text, NULL when no rows were left or paused), `scanned`, `updated`, `paused`, and
  * `total_rows_done` (the migration's rows done after this batch, all ranges together), and the live settings of the
@@ -51,9 +59,10 @@ export function backfillBatchSql(table: TableFacts, task: BackfillTask, first: b
     `WITH batch AS (SELECT ${ks.key} AS _sw_key FROM ${ks.table} WHERE ${ks.after(first)}${upper} ORDER BY ${ks.key} LIMIT :limit),`,
     // One read of the state row (always one gate row, also without a state row): stop flag and live settings.
     `gate AS (SELECT coalesce(m.paused OR m.status <> 'running' OR m.phase <> 'backfill', false) AS _sw_paused,`,
-    `  m.target_batch_ms AS _sw_target, m.max_rows_per_second AS _sw_rate FROM (SELECT) AS one LEFT JOIN ${state} AS m ON m.name = :migration),`,
+    `  m.target_batch_ms AS _sw_target, m.max_rows_per_second AS _sw_rate, ${sessionSettings(options)} AS _sw_settings`,
+    `  FROM (SELECT) AS one LEFT JOIN ${state} AS m ON m.name = :migration),`,
     `bounds AS (SELECT (SELECT _sw_key FROM batch ORDER BY _sw_key DESC LIMIT 1) AS _sw_last, (SELECT count(*) FROM batch) AS _sw_scanned`,
-    `  FROM gate WHERE NOT gate._sw_paused),`,
+    `  FROM gate WHERE NOT gate._sw_paused AND gate._sw_settings IS NOT NULL),`,
     `updated AS (UPDATE ${ks.table} SET ${task.assignment} FROM bounds`,
     `  WHERE ${ks.after(first, `${ks.table}.${ks.key}`)} AND ${ks.table}.${ks.key} <= bounds._sw_last AND ${task.pending} RETURNING 1),`,
     ...progress,
@@ -63,8 +72,23 @@ export function backfillBatchSql(table: TableFacts, task: BackfillTask, first: b
   ].join('\n');
 }
 
+/** The `set_config` calls of the batch's transaction (see {@link backfillBatchSql}); `:lock_timeout` is a parameter. */
+function sessionSettings(options: BatchSqlOptions): string {
+  const calls = [
+    `set_config(${quoteLiteral(BACKFILL_MARKER_SETTING)}, 'on', true)`,
+    `set_config('lock_timeout', :lock_timeout, true)`,
+    ...(options.skipUserTriggers ? [`set_config('session_replication_role', 'replica', true)`] : []),
+  ];
+  return `concat_ws(',', ${calls.join(', ')})`;
+}
+
 /** Variants of the batch statement. */
 export interface BatchSqlOptions {
+  /**
+   * The application's triggers do not fire for this batch (`session_replication_role = replica` for its
+   * transaction); only for a role that may set it (superuser, rds_superuser, or GRANT SET ON PARAMETER).
+   */
+  readonly skipUserTriggers?: boolean;
   /** The batch stops at `:upper` (inclusive): the end of a key range. */
   readonly bounded?: boolean;
   /** The cursor lives in the key range's row (`:range`) of the ranges table; the migration row keeps the totals. */

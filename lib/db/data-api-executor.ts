@@ -38,6 +38,14 @@ export interface DataApiExecutorOptions {
 export const DEFAULT_LOCK_RETRIES = 5;
 
 /**
+ * `idle_in_transaction_session_timeout` of every transaction Stepwise opens: a caller that dies between two calls
+ * (a Lambda killed by its timeout, out of memory, a lost network) leaves its session idle in the transaction, and
+ * Postgres ends that session, and so releases every lock it held (ACCESS EXCLUSIVE included), after this long instead
+ * of the Data API's 3 minutes. A live caller sends its next statement within milliseconds.
+ */
+export const TRANSACTION_IDLE_TIMEOUT_MS = 5_000;
+
+/**
  * The `Executor` over the RDS Data API: one `ExecuteStatement` per query, Data API transactions for `transaction()`.
  * Transient errors (resuming cluster, throttling, connection reset) are retried with jittered exponential backoff,
  * outside transactions only; lock timeouts (55P03) retry the whole transaction, then raise `LockTimeoutError`.
@@ -67,14 +75,16 @@ export class DataApiExecutor implements Executor {
   /** See `Executor.transaction`. */
   async transaction<T>(fn: (tx: Executor) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     const lockTimeoutMs = options.lockTimeoutMs;
-    if (lockTimeoutMs !== undefined && (!Number.isInteger(lockTimeoutMs) || lockTimeoutMs <= 0)) {
-      throw new StepwiseError('SW_INTERNAL', `lockTimeoutMs must be a positive integer, got ${lockTimeoutMs}`,
-        'Pass the lock timeout in whole milliseconds.');
+    const idleTimeoutMs = options.idleTimeoutMs ?? TRANSACTION_IDLE_TIMEOUT_MS;
+    for (const [name, value] of [['lockTimeoutMs', lockTimeoutMs], ['idleTimeoutMs', idleTimeoutMs]] as const) {
+      if (value !== undefined && (!Number.isInteger(value) || value <= 0)) {
+        throw new StepwiseError('SW_INTERNAL', `${name} must be a positive integer, got ${value}`, 'Pass the timeout in whole milliseconds.');
+      }
     }
     const retries = options.retries ?? DEFAULT_LOCK_RETRIES;
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await this.runTransaction(fn, lockTimeoutMs);
+        return await this.runTransaction(fn, lockTimeoutMs, idleTimeoutMs);
       } catch (err) {
         if (!(err instanceof LockTimeoutError)) throw err;
         if (attempt >= retries) {
@@ -89,7 +99,7 @@ export class DataApiExecutor implements Executor {
     }
   }
 
-  private async runTransaction<T>(fn: (tx: Executor) => Promise<T>, lockTimeoutMs: number | undefined): Promise<T> {
+  private async runTransaction<T>(fn: (tx: Executor) => Promise<T>, lockTimeoutMs: number | undefined, idleTimeoutMs: number): Promise<T> {
     const { client, resourceArn, secretArn, database } = this.options;
     const begin = await this.withRetry(() => client.send(new BeginTransactionCommand({ resourceArn, secretArn, database })));
     const transactionId = begin.transactionId;
@@ -102,8 +112,11 @@ export class DataApiExecutor implements Executor {
       },
     };
     try {
-      // An integer, validated above: never a user string in SQL.
-      if (lockTimeoutMs !== undefined) await tx.query(`SET LOCAL lock_timeout = '${lockTimeoutMs}ms'`);
+      // Both timeouts in one call (one round trip before the first lock), transaction-local like SET LOCAL.
+      await tx.query(transactionSettingsSql(lockTimeoutMs !== undefined), {
+        idle: `${idleTimeoutMs}ms`,
+        ...(lockTimeoutMs !== undefined ? { lock: `${lockTimeoutMs}ms` } : {}),
+      });
       const result = await fn(tx);
       await client
         .send(new CommitTransactionCommand({ resourceArn, secretArn, transactionId }))
@@ -153,6 +166,12 @@ export class DataApiExecutor implements Executor {
   private backoff(attempt: number): number {
     return Math.floor(Math.random() * Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** attempt));
   }
+}
+
+/** The first statement of every transaction: its idle timeout and, for DDL, its lock timeout. @internal */
+export function transactionSettingsSql(withLockTimeout: boolean): string {
+  const lock = withLockTimeout ? `, set_config('lock_timeout', :lock, true) AS lock_timeout` : '';
+  return `SELECT set_config('idle_in_transaction_session_timeout', :idle, true) AS idle_timeout${lock}`;
 }
 
 /** Converts `SqlParams` to Data API parameters. @internal */

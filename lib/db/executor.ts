@@ -29,8 +29,9 @@ export interface Executor {
   /** Runs one statement (autocommit, or inside the enclosing transaction). */
   query<R extends Row = Row>(sql: string, params?: SqlParams, options?: QueryOptions): Promise<QueryResult<R>>;
   /**
-   * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. With `lockTimeoutMs`, the
-   * transaction starts with `SET LOCAL lock_timeout`, and a lock timeout (SQLSTATE 55P03) is retried with jittered
+   * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. It always starts by setting
+   * its own `idle_in_transaction_session_timeout` (`idleTimeoutMs`) and, with `lockTimeoutMs`, its `lock_timeout`,
+   * both transaction-local, in one statement; and a lock timeout (SQLSTATE 55P03) is retried with jittered
    * backoff up to `retries` times before a `LockTimeoutError` is thrown.
    */
   transaction<T>(fn: (tx: Executor) => Promise<T>, options?: TransactionOptions): Promise<T>;
@@ -47,6 +48,11 @@ export interface QueryOptions {
 
 export interface TransactionOptions {
   readonly lockTimeoutMs?: number;
+  /**
+   * `idle_in_transaction_session_timeout` of the transaction: a caller that dies inside it leaves its locks held at
+   * most this long. @default TRANSACTION_IDLE_TIMEOUT_MS (5 s)
+   */
+  readonly idleTimeoutMs?: number;
   /** @default 5 */
   readonly retries?: number;
 }

@@ -1,7 +1,7 @@
 import { quoteIdent, quoteLiteral, quoteTable } from '../sql/quote';
 import type { ConvertColumnSpec } from '../spec';
 import { STEPWISE_PREFIX } from '../constants';
-import { isStepwiseName, objectNames } from './names';
+import { BACKFILL_MARKER_SETTING, isStepwiseName, objectNames } from './names';
 import type { AddedObject, DataCheck, Operation, OperationContext, Plan, ValidationIssue } from './operation';
 import type { Statement, Step } from './plan';
 
@@ -127,24 +127,32 @@ export const convertColumn = {
       '  RETURN NEW;',
       'END',
     ].join('\n');
+    const existing = (trigger: string) => ({
+      sql: 'SELECT NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = (:table)::regclass AND tgname = :trigger) AS skip',
+      params: { table: t, trigger },
+    });
     return [
       {
         id: 'dual-write.sync-trigger',
         description:
-          'Keeps the new column equal to `using` on every INSERT and on every UPDATE that does not set it, so rows the application writes during the run are right.',
-        lock: 'SHARE ROW EXCLUSIVE',
+          'Keeps the new column equal to `using` on every INSERT and every UPDATE, whatever the writer put in it; only the ' +
+          "backfill's own batches (which compute `using` themselves) skip the function. CREATE TRIGGER takes SHARE ROW " +
+          'EXCLUSIVE; replacing a trigger left by an earlier attempt (DROP TRIGGER) takes ACCESS EXCLUSIVE.',
+        lock: 'ACCESS EXCLUSIVE',
         transactional: true,
         statements: [
           { sql: `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS ${BODY_TAG}\n${body}\n${BODY_TAG}` },
-          ...dropSyncTriggers(ctx),
+          // DROP TRIGGER takes ACCESS EXCLUSIVE even when the trigger is absent: only a re-run, which finds them, drops.
+          ...dropSyncTriggers(ctx).map((statement, i) => ({ ...statement, skipWhen: existing(i === 0 ? names.syncTrigger : names.syncUpdateTrigger) })),
           { sql: `CREATE TRIGGER ${quoteIdent(names.syncTrigger)} BEFORE INSERT ON ${t} FOR EACH ROW EXECUTE FUNCTION ${fn}()` },
-          // An UPDATE that sets the new column itself (the backfill, which computes the same expression) skips the
-          // function: recomputing it doubled the backfill's cost (measured, docs/PERFORMANCE.md). An UPDATE that leaves
-          // the new column alone (the application writing the old one) always recomputes it.
+          // Every UPDATE recomputes the new column (an application that writes it, e.g. with a JS-rounded value, cannot
+          // make it differ from `using`), except the backfill's batch statement: it sets the marker for its own
+          // transaction and computes the same expression in its SET, so the function would only double its cost
+          // (docs/PERFORMANCE.md). The marker is transaction-local: no other statement sees it.
           {
             sql:
               `CREATE TRIGGER ${quoteIdent(names.syncUpdateTrigger)} BEFORE UPDATE ON ${t} FOR EACH ROW ` +
-              `WHEN (NEW.${quoteIdent(op.newColumn)} IS NOT DISTINCT FROM OLD.${quoteIdent(op.newColumn)}) EXECUTE FUNCTION ${fn}()`,
+              `WHEN (current_setting(${quoteLiteral(BACKFILL_MARKER_SETTING)}, true) IS DISTINCT FROM 'on') EXECUTE FUNCTION ${fn}()`,
           },
         ],
       },

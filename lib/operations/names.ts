@@ -10,6 +10,12 @@ export const STATE_SCHEMA = '_stepwise';
 export const STATE_TABLE = 'migrations';
 /** Parallel backfill: one row per key range of a migration (cursor and counters of that range). */
 export const RANGES_TABLE = 'backfill_ranges';
+/**
+ * A custom setting the backfill's batch statement sets to `on` for its own transaction (`set_config(…, true)`): the
+ * sync trigger's `WHEN` skips the function for rows the batch writes, since the batch computes `using` itself. Every
+ * other writer's UPDATE goes through the function, whatever it put in the new column.
+ */
+export const BACKFILL_MARKER_SETTING = 'stepwise.backfill';
 
 function fit(name: string): string {
   if (Buffer.byteLength(name, 'utf8') <= MAX_IDENT_BYTES) return name;
@@ -22,7 +28,7 @@ export function objectNames(migration: string) {
   return {
     /** BEFORE INSERT OR UPDATE trigger keeping the new column in sync (dualWrite: trigger). */
     syncTrigger: fit(`${STEPWISE_PREFIX}${migration}_sync`),
-    /** BEFORE UPDATE trigger, fired only when the UPDATE left the new column alone (see convert-column dualWrite). */
+    /** BEFORE UPDATE trigger, fired on every UPDATE but the backfill's own (see convert-column dualWrite). */
     syncUpdateTrigger: fit(`${STEPWISE_PREFIX}${migration}_sync_upd`),
     /** The trigger's function, in the table's schema. */
     syncFunction: fit(`${STEPWISE_PREFIX}${migration}_sync`),

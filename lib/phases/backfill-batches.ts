@@ -9,8 +9,9 @@ import {
   throttleDelayMs,
   type BackfillSettings,
 } from '../backfill';
+import { maySkipUserTriggers } from '../catalog/backfill-triggers';
 import { sqlTrue, type Executor } from '../db/executor';
-import { StepwiseError } from '../errors';
+import { LockTimeoutError, StepwiseError } from '../errors';
 import type { BackfillTask, TableFacts } from '../operations/operation';
 import { quoteTable } from '../sql/quote';
 import { acceptHandover, readBackfillState, readMigrationOwner, recordVacuum, runningElsewhereError, runningForAnotherExecution, type BackfillStateRow } from '../state/migration-state';
@@ -45,6 +46,13 @@ export interface BatchRun {
   readonly live?: { readonly targetBatchMs: number | null; readonly maxRowsPerSecond: number | null };
   /** Key ranges running side by side: each holds this share of the rate limit, so together they keep it. @default 1 */
   readonly rateShare?: number;
+  /** `lock_timeout` of each batch (the spec's `lockTimeoutMs`): how long a batch may wait on a row lock. */
+  readonly lockTimeoutMs: number;
+  /**
+   * The batches skip the application's triggers (`session_replication_role = replica` in each batch); undefined:
+   * probed once ({@link maySkipUserTriggers}).
+   */
+  readonly skipUserTriggers?: boolean;
 }
 
 export interface BatchRunResult {
@@ -59,7 +67,15 @@ export interface BatchRunResult {
   readonly size: number;
   /** When the first batch started, for the rate. */
   readonly firstBatchAt: number;
+  /** Batches that met a row lock held longer than `lockTimeoutMs` and were given up (and retried smaller). */
+  readonly lockTimeouts: number;
+  /** Whether the batches skipped the application's triggers. */
+  readonly skippedUserTriggers: boolean;
 }
+
+/** Batches in a row that may meet a row lock before the invocation ends (the state machine's loop calls again). */
+export const MAX_BATCH_LOCK_TIMEOUTS = 5;
+
 
 /**
  * Runs keyset batches from `cursor` until the table (or range) ends, the state table says paused, or the next batch
@@ -78,6 +94,7 @@ export async function runBatches(run: BatchRun): Promise<BatchRunResult> {
     const rate = value === null || value === undefined ? settings.maxRowsPerSecond : positive(value);
     return rate === undefined ? undefined : Math.max(1, Math.floor(rate / share));
   };
+  const skipUserTriggers = run.skipUserTriggers ?? (await maySkipUserTriggers(db));
   let targetBatchMs = liveTarget(run.live?.targetBatchMs);
   let maxRowsPerSecond = liveRate(run.live?.maxRowsPerSecond);
   let size = run.size;
@@ -88,14 +105,39 @@ export async function runBatches(run: BatchRun): Promise<BatchRunResult> {
   let paused = false;
   let batches = 0;
   let rows = 0;
+  let lockTimeouts = 0;
+  let lockTimeoutsInARow = 0;
+  /** After a lock timeout: the next batch's size (half the last), which makes progress up to a locked row. */
+  let retrySize: number | undefined;
   const firstBatchAt = now();
   const bounded = range !== undefined && range.upperKey !== null;
   for (;;) {
-    const limit = adaptive ? rateCappedSize(size, maxRowsPerSecond, targetBatchMs, settings.minBatchSize) : size;
-    const sql = backfillBatchSql(table, task, cursor === null, { bounded, range: range !== undefined });
-    const params = { ...keysetParams(cursor, limit), migration, ...(range ? { range: range.rangeNo } : {}), ...(bounded ? { upper: range!.upperKey! } : {}) };
+    const limit = retrySize ?? (adaptive ? rateCappedSize(size, maxRowsPerSecond, targetBatchMs, settings.minBatchSize) : size);
+    const sql = backfillBatchSql(table, task, cursor === null, { bounded, range: range !== undefined, skipUserTriggers });
+    const params = {
+      ...keysetParams(cursor, limit), migration, lock_timeout: `${run.lockTimeoutMs}ms`,
+      ...(range ? { range: range.rangeNo } : {}), ...(bounded ? { upper: range!.upperKey! } : {}),
+    };
     const batchStarted = now();
-    const row = (await db.query(sql, params)).rows[0];
+    let row: Awaited<ReturnType<Executor['query']>>['rows'][number] | undefined;
+    try {
+      row = (await db.query(sql, params)).rows[0];
+    } catch (err) {
+      if (!(err instanceof LockTimeoutError)) throw err;
+      // A row of the batch is locked (an application transaction): the statement gave up within lock_timeout and
+      // released every row it had locked, and nothing of it committed (the cursor neither). Retry smaller after a
+      // pause; after MAX_BATCH_LOCK_TIMEOUTS in a row, or at the deadline, end the invocation: the loop calls again.
+      lockTimeouts += 1;
+      lockTimeoutsInARow += 1;
+      retrySize = Math.max(1, Math.floor(limit / 2));
+      run.log?.('backfill batch met a row lock', { cursor, limit, lockTimeoutMs: run.lockTimeoutMs, inARow: lockTimeoutsInARow, ...(range ? { range: range.rangeNo } : {}) });
+      const pause = Math.min(5_000, run.lockTimeoutMs * lockTimeoutsInARow);
+      if (lockTimeoutsInARow >= MAX_BATCH_LOCK_TIMEOUTS || now() + pause + run.lockTimeoutMs >= run.deadline) break;
+      await run.sleep(pause);
+      continue;
+    }
+    lockTimeoutsInARow = 0;
+    retrySize = undefined;
     const elapsedMs = now() - batchStarted;
     if (sqlTrue(row?.paused)) {
       paused = true;
@@ -127,7 +169,7 @@ export async function runBatches(run: BatchRun): Promise<BatchRunResult> {
     if (now() + delay + expectedMs >= run.deadline) break;
     if (delay > 0) await run.sleep(delay);
   }
-  return { cursor, done, paused, batches, rows, size, firstBatchAt };
+  return { cursor, done, paused, batches, rows, size, firstBatchAt, lockTimeouts, skippedUserTriggers: skipUserTriggers };
 }
 
 function positive(value: unknown): number | undefined {

@@ -110,7 +110,7 @@ export async function backfillRange(event: PhaseEvent, deps: PhaseDeps): Promise
   const startSize = startBatchSize(settings, range.batchSize);
   const pending = ranges.filter((r) => !r.done);
   const run = range.done
-    ? { cursor: range.cursor, done: true, paused: false, batches: 0, rows: 0, size: startSize, firstBatchAt: now() }
+    ? { cursor: range.cursor, done: true, paused: false, batches: 0, rows: 0, size: startSize, firstBatchAt: now(), lockTimeouts: 0, skippedUserTriggers: false }
     : await runBatches({
         db: deps.db, now, sleep: deps.sleep ?? realSleep, ...(deps.log ? { log: deps.log } : {}), table, task: operation.backfill(ctx),
         migration: spec.name, settings, deadline: started + settings.maxSecondsPerInvocation * 1000 - TIME_BOX_MARGIN_MS,
@@ -119,6 +119,7 @@ export async function backfillRange(event: PhaseEvent, deps: PhaseDeps): Promise
         // One range vacuums (two VACUUMs of a table queue behind each other): the first one not done.
         mayVacuum: rangeNo === Math.min(...pending.map((r) => r.rangeNo)),
         live: { targetBatchMs: state.target_batch_ms, maxRowsPerSecond: state.max_rows_per_second },
+        lockTimeoutMs: spec.lockTimeoutMs,
         // The rate limit is the migration's: the ranges running side by side share it.
         rateShare: Math.min(settings.parallelism, pending.length),
       });

@@ -107,6 +107,7 @@ async function backfillSequential(event: PhaseEvent, deps: PhaseDeps): Promise<B
     db: deps.db, now, sleep, ...(deps.log ? { log: deps.log } : {}), table, task, migration: spec.name, settings, deadline,
     cursor: state.cursor, size: startSize, rowsDone: state.rows_done, vacuumedAt: state.vacuumed_at_rows,
     live: { targetBatchMs: state.target_batch_ms, maxRowsPerSecond: state.max_rows_per_second },
+    lockTimeoutMs: spec.lockTimeoutMs,
   });
   const { cursor, done, paused, batches, size, firstBatchAt } = batchRun;
   const rowsThisInvocation = batchRun.rows;

@@ -1,6 +1,6 @@
 import type { Executor } from '../db/executor';
 import { LockTimeoutError, StepCheckFailedError, StepwiseError } from '../errors';
-import type { Plan, Statement, Step } from '../operations/plan';
+import type { Plan, Query, Statement, Step } from '../operations/plan';
 import { longStatementTag, migrationTagPrefix, runLongStatement, waitForTagged, type LongStatementClock } from './long-statement';
 
 /** Long statements (`Statement.long`): the migration that tags them and the phase's clock. */
@@ -44,11 +44,33 @@ async function runStatements(db: Executor, step: Step, long?: LongStatements): P
     throw new StepwiseError('SW_INTERNAL', `step ${step.id} has a long statement but runs ${step.transactional ? 'in a transaction' : 'without a clock'}`, 'A long statement runs alone in autocommit, with the phase\'s clock.');
   }
   const tag = hasLong && long ? longStatementTag(long.migration, step.id) : undefined;
+  if (step.transactional) {
+    // Every guard is read first (catalog reads, no lock on the table), so the locks the statements take are held for
+    // the statements' round trips only: a guard must not depend on an earlier statement of its step.
+    const skip: boolean[] = [];
+    for (const statement of step.statements) skip.push(await shouldSkip(db, statement));
+    for (const query of inOneCall(step.statements.filter((_, i) => !skip[i]))) await db.query(query.sql, query.params);
+    return;
+  }
   for (const statement of step.statements) {
     if (await shouldSkip(db, statement)) continue;
     if (statement.long && tag && long) await runLongStatement(db, statement, tag, long.clock, `step ${step.id}`);
     else await db.query(statement.sql, statement.params);
   }
+}
+
+/** The dollar-quote tag of the block {@link inOneCall} builds; a statement containing it is sent on its own. */
+const STEP_TAG = '$stepwise_step$';
+
+/**
+ * The statements of a transactional step as few Data API calls as possible: several statements without parameters
+ * become one `DO` block (one statement for the Data API, the same transaction, the same SQLSTATEs), so the locks the
+ * first of them takes are held for one round trip and the commit instead of one per statement. @internal
+ */
+export function inOneCall(statements: readonly Statement[]): Query[] {
+  const plain = statements.every((s) => (s.params === undefined || Object.keys(s.params).length === 0) && !s.sql.includes(STEP_TAG));
+  if (statements.length < 2 || !plain) return statements.map((s) => ({ sql: s.sql, ...(s.params ? { params: s.params } : {}) }));
+  return [{ sql: [`DO ${STEP_TAG}`, 'BEGIN', ...statements.map((s) => `  ${s.sql};`), 'END', STEP_TAG].join('\n') }];
 }
 
 async function shouldSkip(db: Executor, statement: Statement): Promise<boolean> {

@@ -2,6 +2,7 @@ import { DEFAULT_SCAN_BATCH_SIZE, resolveBackfillSettings } from '../backfill';
 import { readTableFacts } from '../catalog/read-table-facts';
 import { backfillEstimateCheck, sampleBackfill } from '../catalog/backfill-estimate';
 import { headroomCheck, readSize, sizeCheck, type SizeFacts } from '../catalog/table-size';
+import { backfillTriggersCheck, maySkipUserTriggers, readUpdateTriggers } from '../catalog/backfill-triggers';
 import {
   indexNameCheck,
   invalidIndexesCheck,
@@ -210,6 +211,7 @@ async function collectChecks(db: Executor, spec: Spec, options: PreflightCheckOp
   add(indexNameCheck(spec, table, indexFacts, resuming), indexNameFailure(spec, indexFacts, resuming));
   add(invalidIndexesCheck(table, indexFacts, spec));
   if (spec.dualWrite === 'trigger') add(await laterTriggersCheck(db, table, objectNames(spec.name).syncTrigger));
+  add(backfillTriggersCheck(await readUpdateTriggers(db, table), await maySkipUserTriggers(db), spec.backfill.fireTriggers ?? [], table));
 
   // 5. The type and the expression.
   let expression: ExpressionFacts | undefined;

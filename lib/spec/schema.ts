@@ -121,6 +121,13 @@ const backfillFields = z.strictObject({
    * a Map state. More load on the database for a shorter backfill. @default 1
    */
   parallelism: z.number().int().min(1).max(16).optional(),
+  /**
+   * The application's UPDATE triggers the backfill may fire, by name. The batches skip the application's triggers
+   * where the migration role may set `session_replication_role`; every trigger they would still fire (all of them
+   * otherwise, and ENABLE ALWAYS / REPLICA ones always) must be listed here, or preflight refuses
+   * (`SW_BACKFILL_FIRES_TRIGGERS`). @default []
+   */
+  fireTriggers: z.array(identifier).max(100).optional(),
 });
 
 /**
@@ -181,7 +188,7 @@ export const specSchema = z.strictObject({
   soak: isoDuration
     .refine((d) => !isIsoDuration(d) || durationToSeconds(d) <= MAX_SOAK_SECONDS, 'must be at most P180D (an execution lives at most a year)')
     .default(SPEC_DEFAULTS.soak),
-  /** lock_timeout for statements that take ACCESS EXCLUSIVE. */
+  /** lock_timeout for statements that take ACCESS EXCLUSIVE, and for each backfill batch's row locks. */
   lockTimeoutMs: z.number().int().min(10).max(60_000).default(SPEC_DEFAULTS.lockTimeoutMs),
   /** Optional maintenance window for the window-only phases (default: constrain and contract). */
   window: windowSchema.optional(),

@@ -58,8 +58,12 @@ describe('convertColumn', () => {
         'DROP TRIGGER IF EXISTS "_stepwise_product-price-cents_sync_upd" ON "public"."Product"',
         'CREATE TRIGGER "_stepwise_product-price-cents_sync" BEFORE INSERT ON "public"."Product" FOR EACH ROW EXECUTE FUNCTION "public"."_stepwise_product-price-cents_sync"()',
         'CREATE TRIGGER "_stepwise_product-price-cents_sync_upd" BEFORE UPDATE ON "public"."Product" FOR EACH ROW ' +
-          'WHEN (NEW."new_price_cents" IS NOT DISTINCT FROM OLD."new_price_cents") EXECUTE FUNCTION "public"."_stepwise_product-price-cents_sync"()',
+          `WHEN (current_setting('stepwise.backfill', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION "public"."_stepwise_product-price-cents_sync"()`,
       ]);
+      // DROP TRIGGER takes ACCESS EXCLUSIVE: only a re-run that finds the trigger drops it, and the step says so.
+      const sync = plan.find((s) => s.id === 'dual-write.sync-trigger')!;
+      expect(sync.lock).toBe('ACCESS EXCLUSIVE');
+      expect(sync.statements.filter((s) => s.sql.startsWith('DROP TRIGGER')).every((s) => s.skipWhen?.sql.includes('pg_trigger'))).toBe(true);
       expect(sql).toContain('CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_products_new_price" ON "public"."Product" ("new_price_cents")');
       expect(plan.find((s) => s.id === 'expand.index')?.transactional).toBe(false);
       expect(plan.find((s) => s.id === 'expand.add-column')?.transactional).toBe(true);
@@ -148,6 +152,16 @@ describe('convertColumn', () => {
       expect(next).toMatch(/UPDATE "_stepwise"."migrations" SET cursor/);
       expect(next).not.toMatch(/IS NULL\s+LIMIT/i);
       expect(backfillBatchSql(table, task, true)).not.toContain(':after');
+    });
+    it("sets the sync trigger's marker and lock_timeout for its own transaction, and replica only when asked", () => {
+      const task = convertColumn.backfill(ctx);
+      const plain = backfillBatchSql(table, task, false);
+      expect(plain).toContain(`set_config('stepwise.backfill', 'on', true)`);
+      expect(plain).toContain(`set_config('lock_timeout', :lock_timeout, true)`);
+      expect(plain).not.toContain('session_replication_role');
+      // The settings are read by the CTE every updated row joins, so they are in force before the first row is written.
+      expect(plain).toMatch(/FROM gate WHERE NOT gate\._sw_paused AND gate\._sw_settings IS NOT NULL/);
+      expect(backfillBatchSql(table, task, false, { skipUserTriggers: true })).toContain(`set_config('session_replication_role', 'replica', true)`);
     });
   });
 

@@ -51,6 +51,9 @@ async function lockRow(db: TestDatabase, id: number): Promise<pg.Client> {
   return client;
 }
 
+/** The batches' lock_timeout here: the restart must find batch 4 still waiting on the row (not given up on it). */
+const WAIT_ON_LOCK_MS = 60_000;
+
 /** A backfill batch is waiting on a row lock (seen in pg_stat_activity). */
 async function batchWaitsOnLock(db: TestDatabase): Promise<boolean> {
   const r = await db.pg.query(
@@ -159,7 +162,7 @@ describe('Postgres restarted mid-backfill (every backend of the database termina
     });
     proxy = started;
 
-    const { result, report, history } = await runOnDatabase({ ...db, env: { ...db.env, AWS_ENDPOINT_URL_RDS_DATA: started.url } }, runbookSpec());
+    const { result, report, history } = await runOnDatabase({ ...db, env: { ...db.env, AWS_ENDPOINT_URL_RDS_DATA: started.url } }, runbookSpec({ lockTimeoutMs: WAIT_ON_LOCK_MS }));
     await killing;
     expect(result.status).toBe('SUCCEEDED');
     expect(terminated).toBeGreaterThanOrEqual(2); // the waiting batch and the blocker, plus idle pooled sessions
@@ -232,7 +235,7 @@ describe('Postgres really restarted mid-backfill (a server of its own: fast shut
       })();
     });
 
-    const { result, report, history } = await runOnDatabase({ ...db, env: { ...db.env, AWS_ENDPOINT_URL_RDS_DATA: proxy.url } }, runbookSpec());
+    const { result, report, history } = await runOnDatabase({ ...db, env: { ...db.env, AWS_ENDPOINT_URL_RDS_DATA: proxy.url } }, runbookSpec({ lockTimeoutMs: WAIT_ON_LOCK_MS }));
     await restarting;
     expect(result.status).toBe('SUCCEEDED');
     // The terminated batch was sent again: 12 batches of 250 and the empty one that ends the table, plus at least one.
