@@ -134,6 +134,13 @@ export class PhaseFunction extends Construct {
         format: nodejs.OutputFormat.CJS,
         // Ship the SDK version the handlers were tested with (and the local twin runs), not the runtime's.
         bundleAwsSDK: true,
+        // The Postgres parser that checks `using` (libpg-query) reads its WebAssembly from next to its code, which
+        // is the bundle's index.js once bundled: ship the file there.
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) => [`cp "${inputDir}/node_modules/libpg-query/wasm/libpg-query.wasm" "${outputDir}/"`],
+        },
       },
     });
     // Least privilege: a phase that never reads the database (the window calculator) gets no Data API or secret access.
