@@ -213,8 +213,10 @@ export async function readNewTypeFacts(db: Executor, newType: string): Promise<N
                 SELECT c.typname::text || ': ' || pg_get_constraintdef(k.oid) AS x FROM chain c JOIN pg_constraint k ON k.contypid = c.oid WHERE c.typtype = 'd'
                 UNION ALL SELECT c.typname::text || ': NOT NULL' FROM chain c WHERE c.typtype = 'd' AND c.typnotnull) s), '[]') AS constraints,
               (SELECT t.typdefault FROM chain c JOIN pg_type t ON t.oid = c.oid WHERE c.typtype = 'd' AND t.typdefault IS NOT NULL ORDER BY c.depth LIMIT 1) AS default_expr,
-              EXISTS (SELECT 1 FROM chain c JOIN pg_depend d ON d.classid = 'pg_type'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_proc'::regclass
-                        JOIN pg_proc p ON p.oid = d.refobjid WHERE c.typtype = 'd' AND p.provolatile = 'v') AS volatile_default`,
+              -- pg_depend records no function of a type's default: read the function ids from the stored expression.
+              EXISTS (SELECT 1 FROM chain c JOIN pg_type t ON t.oid = c.oid
+                        CROSS JOIN LATERAL regexp_matches(coalesce(t.typdefaultbin::text, ''), ':(?:op)?funcid ([0-9]+)', 'g') AS m(ids)
+                        JOIN pg_proc p ON p.oid = m.ids[1]::oid WHERE c.typtype = 'd' AND p.provolatile = 'v') AS volatile_default`,
       { type: newType },
     )
   ).rows[0];
@@ -407,18 +409,36 @@ export async function readNullGivesNull(db: Executor, spec: Spec): Promise<boole
 export interface ReplicationFacts {
   readonly publications: readonly string[];
   readonly logicalSlots: number;
+  /** Heap bytes of the table (its leaf partitions when partitioned). */
+  readonly heapBytes: number;
+  /** Heap, indexes and TOAST. */
+  readonly totalBytes: number;
 }
 
 export async function readReplication(db: Executor, spec: Spec): Promise<ReplicationFacts> {
   const row = (
-    await db.query<{ pubs: string; slots: number }>(
-      `SELECT coalesce((SELECT json_agg(DISTINCT pt.pubname::text)::text FROM pg_publication_tables pt
-                         WHERE (quote_ident(pt.schemaname) || '.' || quote_ident(pt.tablename))::regclass IN (SELECT relid FROM pg_partition_tree((:table)::regclass))), '[]') AS pubs,
-              (SELECT count(*) FROM pg_replication_slots WHERE slot_type = 'logical' AND database = current_database())::int AS slots`,
+    await db.query<{ pubs: string; slots: number; heap: string; total: string }>(
+      // pg_partition_tree lists nothing for a table that is not partitioned: `rels` is then the table itself.
+      `WITH rels AS (
+         SELECT relid AS r FROM pg_partition_tree((:table)::regclass)
+         UNION SELECT (:table)::regclass WHERE NOT EXISTS (SELECT 1 FROM pg_partition_tree((:table)::regclass))),
+       leaves AS (
+         SELECT relid AS r FROM pg_partition_tree((:table)::regclass) WHERE isleaf
+         UNION SELECT (:table)::regclass WHERE NOT EXISTS (SELECT 1 FROM pg_partition_tree((:table)::regclass)))
+       SELECT coalesce((SELECT json_agg(DISTINCT pt.pubname::text)::text FROM pg_publication_tables pt
+                         WHERE (quote_ident(pt.schemaname) || '.' || quote_ident(pt.tablename))::regclass IN (SELECT r FROM rels)), '[]') AS pubs,
+              (SELECT count(*) FROM pg_replication_slots WHERE slot_type = 'logical' AND database = current_database())::int AS slots,
+              (SELECT coalesce(sum(pg_relation_size(r)), 0) FROM leaves)::text AS heap,
+              (SELECT coalesce(sum(pg_total_relation_size(r)), 0) FROM leaves)::text AS total`,
       { table: quoteTable(spec.table) },
     )
   ).rows[0];
-  return { publications: row?.pubs ? (JSON.parse(row.pubs) as string[]) : [], logicalSlots: Number(row?.slots ?? 0) };
+  return {
+    publications: row?.pubs ? (JSON.parse(row.pubs) as string[]) : [],
+    logicalSlots: Number(row?.slots ?? 0),
+    heapBytes: Number(row?.heap ?? 0),
+    totalBytes: Number(row?.total ?? 0),
+  };
 }
 
 /**
@@ -433,7 +453,7 @@ export function estimateBackfillWalBytes(heapBytes: number, totalBytes: number):
 /** Above this estimate, the WAL volume is worth a warning (replicas, backups and archives all carry it). */
 export const WAL_WARN_BYTES = 1024 ** 3;
 
-export function replicationCheck(facts: ReplicationFacts, walBytes: number, estimatedRows: number, formatBytes: (n: number) => string): PreflightCheck {
+export function replicationCheck(facts: Pick<ReplicationFacts, 'publications' | 'logicalSlots'>, walBytes: number, estimatedRows: number, formatBytes: (n: number) => string): PreflightCheck {
   const name = 'replication';
   const wal = `the backfill writes about ${formatBytes(walBytes)} of WAL (estimated from the table's size: every row rewritten once, its pages and index entries logged)`;
   if (facts.publications.length > 0) {

@@ -265,8 +265,10 @@ async function collectChecks(db: Executor, spec: Spec, options: PreflightCheckOp
   await soft('statement-timeout', async () => statementTimeoutCheck(await readStatementTimeout(db)));
   await soft('long-statements', async () => longStatementsCheck(await tagsVisible(db)));
   if (size) add(headroomCheck(size, table.estimatedRows, !!spec.operation.index));
-  const sized = size;
-  if (sized) await soft('replication', async () => replicationCheck(await readReplication(db, spec), estimateBackfillWalBytes(sized.heapBytes, sized.totalBytes), table.estimatedRows, formatBytes));
+  await soft('replication', async () => {
+    const replication = await readReplication(db, spec);
+    return replicationCheck(replication, estimateBackfillWalBytes(replication.heapBytes, replication.totalBytes), table.estimatedRows, formatBytes);
+  });
 
   // 9. The runbook's checklist items a program can read from the spec (the others are confirmed at ApproveStart).
   add(stagingCheck(spec));

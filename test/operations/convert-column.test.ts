@@ -122,7 +122,7 @@ runOperationCases([
     setupSql: [PRODUCT, fill(3), `CREATE SEQUENCE s`],
     spec: spec({}, { using: `nextval('s') + price` }),
     table: product,
-    wantPreflightError: 'SW_USING_INVALID',
+    wantPreflightError: 'SW_USING_SIDE_EFFECT',
   },
   { name: 'a type that does not exist', setupSql: [PRODUCT], spec: spec({}, { newType: 'intger' }), table: product, wantPreflightError: 'SW_TYPE_NOT_FOUND' },
   // ── bad-input corpus: database side (docs/RELIABILITY.md) ──────────────────────────────────────────────────────
@@ -205,14 +205,14 @@ runOperationCases([
     setupSql: [PRODUCT, fill(5), `CREATE TABLE rates (r numeric)`, `INSERT INTO rates VALUES (100)`],
     spec: spec({}, { using: 'round(price * (SELECT max(r) FROM rates))' }),
     table: product,
-    wantPreflightError: 'SW_USING_INVALID',
+    wantPreflightError: 'SW_USING_NOT_ROW_EXPRESSION',
   },
   {
     name: 'an expression with side effects on an empty table',
     setupSql: [PRODUCT, `CREATE SEQUENCE s`],
     spec: spec({}, { using: `nextval('s') + price` }),
     table: product,
-    wantPreflightError: 'SW_USING_INVALID',
+    wantPreflightError: 'SW_USING_SIDE_EFFECT',
   },
   {
     name: 'text values that are not valid input for the new type',
