@@ -338,7 +338,13 @@ export async function readConversionBounds(db: Executor, spec: Spec, table: Tabl
     return { converts: unitsToDecimal(good, domain.scale), fails: unitsToDecimal(bad, domain.scale) };
   };
   const upper = await search(domain.maxUnits);
-  const lower = await search(domain.minUnits);
+  // Most conversions are symmetric (two's complement: -2147483648 … 2147483647): two probes confirm the mirrored bound
+  // before a second search.
+  const mirrored = upper ? -BigInt(upper.converts.replace('.', '')) - 1n : undefined;
+  const lower =
+    mirrored !== undefined && mirrored > domain.minUnits && (await converts(mirrored)) && !(await converts(mirrored - 1n))
+      ? { converts: unitsToDecimal(mirrored, domain.scale), fails: unitsToDecimal(mirrored - 1n, domain.scale) }
+      : await search(domain.minUnits);
   return { column: op.column, domain, ...(upper ? { upper } : {}), ...(lower ? { lower } : {}) };
 }
 
