@@ -60,8 +60,13 @@ describe('using: refused before it is ever evaluated (review-using-preflight, re
     expect(await refusal(withOp({ using: 'round(sum(price) * 100)' }))).toMatchObject({ code: 'SW_USING_NOT_ROW_EXPRESSION' });
   });
 
-  it('a dollar-quoted literal with ";" (refused by the old lexer) passes', async () => {
-    const result = await preflight(withOp({ using: 'round(price * 100) + length($$a;b$$) * 0' }));
+  it.each([
+    // Refused by the old lexer.
+    ['round(price * 100) + length($$a;b$$) * 0'],
+    // Columns qualified by the table's name, as in the sync trigger's `(SELECT NEW.*) AS "Product"`.
+    ['round("Product".price * 100)'],
+  ])('%s passes every expression check', async (using) => {
+    const result = await preflight(withOp({ using }));
     expect(result.checks.filter((c) => c.status === 'fail')).toEqual([]);
     expect(result.checks.find((c) => c.name === 'expression: deterministic')).toMatchObject({ status: 'pass' });
   });
