@@ -1,6 +1,7 @@
 import type { Executor } from '../db/executor';
 import { PreflightError, StepwiseError } from '../errors';
 import type { ExpressionFacts } from '../operations/convert-column';
+import { STEPWISE_PREFIX } from '../constants';
 import { STATE_SCHEMA } from '../operations/names';
 import type { TableFacts } from '../operations/operation';
 import type { Spec } from '../spec';
@@ -152,8 +153,10 @@ export async function laterTriggersCheck(db: Executor, table: TableFacts, syncTr
     await db.query<{ name: string }>(
       `SELECT tgname::text AS name FROM pg_trigger
         WHERE tgrelid = (:table)::regclass AND NOT tgisinternal AND (tgtype & 3) = 3 AND tgname::text COLLATE "C" > (:sync)::text COLLATE "C"
+          AND left(tgname::text, length(:prefix)) <> :prefix
         ORDER BY 1`,
-      { table: quoteTable(table), sync: syncTrigger },
+      // Stepwise's own triggers (a resumed run finds its sync triggers in place) are not the user's.
+      { table: quoteTable(table), sync: syncTrigger, prefix: STEPWISE_PREFIX },
     )
   ).rows.map((r) => r.name);
   if (rows.length === 0) return { name: 'triggers', status: 'pass', message: `no BEFORE row trigger fires after the sync trigger`, hint: '' };

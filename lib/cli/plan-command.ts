@@ -2,12 +2,12 @@ import { readTableFacts } from '../catalog/read-table-facts';
 import { startLocalDataApi } from '../local/local-data-api';
 import type { PreflightCheck } from '../catalog/preflight-checks';
 import { runPreflightChecks } from '../phases/preflight';
-import { loadSpecFile } from '../spec';
+import { checkSpecExpression, loadSpecFile } from '../spec';
 import { assumedTableFacts, renderPlan } from './render-plan';
 
 /** `stepwise plan`: the runbook that will run, with the live table's key when a database URL is given. */
 export async function planCommand(options: { spec: string; databaseUrl?: string }, write: (text: string) => void): Promise<number> {
-  const spec = loadSpecFile(options.spec);
+  const spec = await checkSpecExpression(loadSpecFile(options.spec), options.spec);
   if (!options.databaseUrl) {
     write(renderPlan(spec, assumedTableFacts(spec), true));
     return 0;

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { ConfigError } from '../errors';
 import { autoApprove, startLocalTwin, type Approver, type LocalTwin } from '../local/local-twin';
 import type { RunReport } from '../report/run-report';
-import { durationToSeconds, loadSpecFile, type Spec } from '../spec';
+import { checkSpecExpression, durationToSeconds, loadSpecFile, type Spec } from '../spec';
 import { runThroughEndpoint } from './run-through-endpoint';
 import { formatReport } from './output';
 import { terminalApprover } from './terminal-approver';
@@ -36,7 +36,7 @@ export async function runCommand(options: RunOptions, write: (line: string) => v
   if (!options.local) {
     throw new ConfigError('run needs --local (AWS runs start with `stepwise start`)', 'Add --local to run on the local twin.');
   }
-  const spec = loadSpecFile(options.spec);
+  const spec = await checkSpecExpression(loadSpecFile(options.spec), options.spec);
   const input = applySoak(spec, options.soak);
   const twin = await startLocalTwin(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {});
   const approver = options.autoApprove ? undefined : terminalApprover();
@@ -88,6 +88,8 @@ export function redact(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
+    // libpq also takes the password as a query parameter: postgres://app@host/db?password=…
+    for (const key of [...u.searchParams.keys()]) if (key.toLowerCase() === 'password') u.searchParams.set(key, '***');
     return u.toString();
   } catch {
     return '<database url>';

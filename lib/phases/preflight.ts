@@ -1,7 +1,7 @@
 import { DEFAULT_SCAN_BATCH_SIZE, resolveBackfillSettings } from '../backfill';
 import { readTableFacts } from '../catalog/read-table-facts';
 import { backfillEstimateCheck, sampleBackfill } from '../catalog/backfill-estimate';
-import { headroomCheck, readSize, sizeCheck, type SizeFacts } from '../catalog/table-size';
+import { formatBytes, headroomCheck, readSize, sizeCheck, type SizeFacts } from '../catalog/table-size';
 import { backfillTriggersCheck, maySkipUserTriggers, readUpdateTriggers } from '../catalog/backfill-triggers';
 import {
   indexNameCheck,
@@ -22,13 +22,32 @@ import {
   windowCheck,
   type PreflightCheck,
 } from '../catalog/preflight-checks';
+import {
+  checkError,
+  conversionBoundsCheck,
+  estimateBackfillWalBytes,
+  functionVolatilityCheck,
+  generatedColumnsCheck,
+  immutabilityCheck,
+  newTypeRewriteCheck,
+  oldColumnNullableCheck,
+  probeImmutable,
+  readConversionBounds,
+  readFunctionVolatility,
+  readGeneratedColumns,
+  readNewTypeFacts,
+  readNullGivesNull,
+  readReplication,
+  replicationCheck,
+} from '../catalog/expression-checks';
 import type { Executor } from '../db/executor';
+import { analyzeUsing, type UsingAnalysis } from '../spec/expression';
 import { tagsVisible } from './long-statement';
 import { DataCheckError, MigrationLockedError, PreflightError, StepwiseError, asStepwiseError } from '../errors';
 import { conversionChecks, type ConvertDataCheck, type ExpressionFacts } from '../operations/convert-column';
 import type { TableFacts } from '../operations/operation';
 import { objectNames, operationFor, STATE_SCHEMA } from '../operations';
-import { durationToSeconds, parseSpec, type Spec } from '../spec';
+import { durationToSeconds, parseSpec, sampleKeysAllowed, type Spec } from '../spec';
 import {
   findRunningOnTable,
   lockedError,
@@ -213,14 +232,18 @@ async function collectChecks(db: Executor, spec: Spec, options: PreflightCheckOp
   if (spec.dualWrite === 'trigger') add(await laterTriggersCheck(db, table, objectNames(spec.name).syncTrigger));
   add(backfillTriggersCheck(await readUpdateTriggers(db, table), await maySkipUserTriggers(db), spec.backfill.fireTriggers ?? [], table));
 
-  // 5. The type and the expression.
+  // 5. The type and the expression: parsed and proven deterministic before it is ever evaluated.
   let expression: ExpressionFacts | undefined;
-  try {
-    expression = await readExpressionFacts(db, spec, indexFacts.relations, version);
-    add({ name: 'expression', status: 'pass', message: `${spec.operation.using} is one side-effect-free expression over ${table.schema}.${table.name}`, hint: '' });
-  } catch (err) {
-    failWith('expression', asStepwiseError(err));
+  const analysis = await keepsWritesWorking(db, spec, table, add, failWith);
+  if (analysis) {
+    try {
+      expression = await readExpressionFacts(db, spec, indexFacts.relations, version);
+      add({ name: 'expression', status: 'pass', message: `${spec.operation.using} is one side-effect-free expression over ${table.schema}.${table.name}`, hint: '' });
+    } catch (err) {
+      failWith('expression', asStepwiseError(err));
+    }
   }
+  if (analysis && expression) await valuesKeepConverting(db, spec, table, analysis, add);
 
   // 6. Privileges of the migration role.
   const privileges = await readPrivileges(db, spec);
@@ -245,11 +268,51 @@ async function collectChecks(db: Executor, spec: Spec, options: PreflightCheckOp
   await soft('statement-timeout', async () => statementTimeoutCheck(await readStatementTimeout(db)));
   await soft('long-statements', async () => longStatementsCheck(await tagsVisible(db)));
   if (size) add(headroomCheck(size, table.estimatedRows, !!spec.operation.index));
+  await soft('replication', async () => {
+    const replication = await readReplication(db, spec);
+    return replicationCheck(replication, estimateBackfillWalBytes(replication.heapBytes, replication.totalBytes), table.estimatedRows, formatBytes);
+  });
 
   // 9. The runbook's checklist items a program can read from the spec (the others are confirmed at ApproveStart).
   add(stagingCheck(spec));
   add(windowCheck(spec));
   return out;
+}
+
+/**
+ * The checks that keep application writes working from expand to contract (issue 14): `using` parsed by the real
+ * Postgres parser, what it calls looked up in pg_proc, the whole expression proven immutable by the server, no
+ * generated column read, no table rewrite by the new type. Returns the parse when `using` is safe to evaluate.
+ */
+async function keepsWritesWorking(
+  db: Executor,
+  spec: Spec,
+  table: TableFacts,
+  add: (check: PreflightCheck, error?: StepwiseError) => void,
+  failWith: (name: string, error: StepwiseError) => void,
+): Promise<UsingAnalysis | undefined> {
+  let analysis: UsingAnalysis;
+  try {
+    analysis = await analyzeUsing(spec.operation.using);
+  } catch (err) {
+    failWith('expression', asStepwiseError(err));
+    return undefined;
+  }
+  const checked = (check: PreflightCheck) => {
+    add(check, checkError(check, spec));
+    return check.status !== 'fail';
+  };
+  checked(newTypeRewriteCheck(spec, await readNewTypeFacts(db, spec.operation.newType)));
+  const noGenerated = checked(generatedColumnsCheck(spec, analysis, await readGeneratedColumns(db, table)));
+  if (!checked(functionVolatilityCheck(spec, await readFunctionVolatility(db, analysis.functions)))) return undefined;
+  if (!checked(immutabilityCheck(spec, await probeImmutable(db, spec)))) return undefined;
+  return noGenerated ? analysis : undefined;
+}
+
+/** Values the application may still write: the old type's whole range, and NULL under notNull. */
+async function valuesKeepConverting(db: Executor, spec: Spec, table: TableFacts, analysis: UsingAnalysis, add: (check: PreflightCheck) => void): Promise<void> {
+  if (spec.operation.notNull) add(oldColumnNullableCheck(spec, table, await readNullGivesNull(db, spec)));
+  add(conversionBoundsCheck(spec, await readConversionBounds(db, spec, table, analysis)));
 }
 
 async function dataChecks(
@@ -267,6 +330,7 @@ async function dataChecks(
   const predicates = Object.fromEntries(checks.map((c, i) => [key(i), c.predicate]));
   const totals = await scanTable(db, table, predicates, { batchSize: DEFAULT_SCAN_BATCH_SIZE * 5, deadline: now() + budgetMs, now });
   const where = `${table.schema}.${table.name}`;
+  const showSamples = sampleKeysAllowed(ctx.spec);
   checks.forEach((check, i) => {
     const count = totals.counts[key(i)] ?? 0;
     const samples = totals.samples[key(i)] ?? [];
@@ -275,14 +339,14 @@ async function dataChecks(
       add({ name, status: 'pass', message: `no ${check.message}`, hint: '', code: check.code });
       return;
     }
-    const message = `${count} ${check.message} (e.g. ${table.primaryKey.column} = ${samples.slice(0, 10).join(', ')})`;
+    const message = `${count} ${check.message}${showSamples ? ` (e.g. ${table.primaryKey.column} = ${samples.slice(0, 10).join(', ')})` : ''}`;
     if (check.severity === 'warn') {
       add({ name, status: 'warn', message, hint: check.hint, code: check.code });
       return;
     }
     add(
       { name, status: 'fail', message, hint: check.hint, code: check.code },
-      new DataCheckError(check.code, message, check.hint, { table: where, counts: { [check.code]: count }, sampleIds: { [check.code]: samples } }),
+      new DataCheckError(check.code, message, check.hint, { table: where, counts: { [check.code]: count }, ...(showSamples ? { sampleIds: { [check.code]: samples } } : {}) }),
     );
   });
   if (!totals.done) {

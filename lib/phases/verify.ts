@@ -1,5 +1,6 @@
 import { DEFAULT_SCAN_BATCH_SIZE, TIME_BOX_MARGIN_MS } from '../backfill';
 import { VerificationError } from '../errors';
+import { sampleKeysAllowed } from '../spec';
 import { recordKeepNewColumn } from '../state/migration-state';
 import type { PhaseEvent, VerifyResult } from '../workflow/state';
 
@@ -42,14 +43,15 @@ export async function verifyPhase(event: PhaseEvent, deps: PhaseDeps): Promise<V
     rowsChecked: totals.rowsChecked,
     nulls: totals.counts.nulls ?? 0,
     mismatches: totals.counts.mismatches ?? 0,
-    sampleIds: [...new Set([...(totals.samples.mismatches ?? []), ...(spec.operation.notNull ? totals.samples.nulls ?? [] : [])])].slice(0, 100),
+    // notifications.sampleKeys: false keeps keys (possibly personal data) out of the state, the error and its message.
+    sampleIds: sampleKeysAllowed(spec) ? [...new Set([...(totals.samples.mismatches ?? []), ...(spec.operation.notNull ? totals.samples.nulls ?? [] : [])])].slice(0, 100) : [],
     seconds: (previous && !previous.done ? previous.seconds : 0) + (now() - started) / 1000,
     ...(await verifyContinuation(event, place, totals.done, deps, spec)),
   };
   if (result.done && (result.mismatches > 0 || (spec.operation.notNull && result.nulls > 0))) {
     throw new VerificationError(
       'SW_VERIFY_FAILED',
-      `verification found ${result.mismatches} rows where ${spec.operation.newColumn} differs from ${spec.operation.using} and ${result.nulls} NULLs in ${result.rowsChecked} rows (e.g. ${table.primaryKey.column} = ${result.sampleIds.slice(0, 10).join(', ')})`,
+      `verification found ${result.mismatches} rows where ${spec.operation.newColumn} differs from ${spec.operation.using} and ${result.nulls} NULLs in ${result.rowsChecked} rows${result.sampleIds.length ? ` (e.g. ${table.primaryKey.column} = ${result.sampleIds.slice(0, 10).join(', ')})` : ''}`,
       spec.dualWrite === 'application'
         ? 'The application\'s dual-write code computes the new value differently from `using` (e.g. rounding in JS floats); fix it or use dualWrite: "trigger".'
         : 'Something wrote the new column outside the sync trigger; find the writer, then run the migration again.',

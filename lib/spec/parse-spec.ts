@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { SpecError } from '../errors';
+import { SpecError, StepwiseError } from '../errors';
+import { analyzeUsing } from './expression';
 import { specSchema, type Spec } from './schema';
 
 /** `$.operation.newType` style path for an issue, as users see it in the JSON file. */
@@ -51,4 +52,20 @@ export function loadSpecFile(file: string): Spec {
     });
   }
   return parseSpec(json, file);
+}
+
+/**
+ * Checks `operation.using` with the real Postgres parser (lib/spec/expression.ts), for the CLI before it starts
+ * anything: throws a `SpecError` naming `$.operation.using` and the problem; `details.code` is the SW_USING_* code
+ * preflight would raise. Returns the spec unchanged.
+ */
+export async function checkSpecExpression(spec: Spec, source = 'spec'): Promise<Spec> {
+  try {
+    await analyzeUsing(spec.operation.using);
+  } catch (err) {
+    if (!(err instanceof StepwiseError)) throw err;
+    const problem = `$.operation.using: ${err.message.replace(/^operation\.using /, '')}`;
+    throw new SpecError(`${source} is not a valid migration spec:\n  - ${problem}`, err.hint, { problems: [problem], source, code: err.code });
+  }
+  return spec;
 }

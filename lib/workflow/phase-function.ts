@@ -127,7 +127,17 @@ export class PhaseFunction extends Construct {
         POWERTOOLS_SERVICE_NAME,
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: { ...PHASE_BUNDLING, format: nodejs.OutputFormat.CJS },
+      bundling: {
+        ...PHASE_BUNDLING,
+        format: nodejs.OutputFormat.CJS,
+        // The Postgres parser that checks `using` (libpg-query) reads its WebAssembly from next to its code, which
+        // is the bundle's index.js once bundled: ship the file there.
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) => [`cp "${inputDir}/node_modules/libpg-query/wasm/libpg-query.wasm" "${outputDir}/"`],
+        },
+      },
     });
     // Least privilege: a phase that never reads the database (the window calculator) gets no Data API or secret access.
     if (!PHASES_WITHOUT_DATABASE.includes(props.phase)) grantDataApiAccess(this.role, props.clusterArn, props.secretArn);

@@ -6,7 +6,7 @@ import { Phase } from '../../lib/constants';
 import { StepwiseError } from '../../lib/errors';
 import { startLocalDataApi } from '../../lib/local/local-data-api';
 import { preflightPhase, runPreflightChecks, type PreflightReport } from '../../lib/phases/preflight';
-import { parseSpec, unquoted } from '../../lib/spec';
+import { checkSpecExpression, parseSpec, unquoted } from '../../lib/spec';
 import { claimMigration } from '../../lib/state/migration-state';
 import { runbookSpec, seedProducts } from '../e2e/e2e-helpers';
 import { indexMustBeValid, tableChecksum, tableSchema } from '../harness/assertions';
@@ -60,10 +60,11 @@ describe('preflight checks (pure)', () => {
     expect(relationsInPlan(JSON.stringify(plan))).toEqual(['public.Product', 'public.rates']);
   });
 
-  it('spec: quoted identifiers and literals may contain ";" and "--"; bare ones may not', () => {
+  it('spec: quoted identifiers and literals may contain ";" and "--"; bare ones are refused by the parser', async () => {
     expect(unquoted(`round("a;b--c" * 100) || 'x;y'`)).toBe(`round("" * 100) || ''`);
     expect(() => parseSpec(runbookSpec({ operation: { ...runbookSpec().operation, using: 'round("price; net" * 100)' } }))).not.toThrow();
-    expect(() => parseSpec(runbookSpec({ operation: { ...runbookSpec().operation, using: `price || ';'; DROP TABLE x` } }))).toThrow(/without ";"/);
+    const bad = parseSpec(runbookSpec({ operation: { ...runbookSpec().operation, using: `price || ';'; DROP TABLE x` } }));
+    await expect(checkSpecExpression(bad)).rejects.toThrow(/\$\.operation\.using: .*contains ";" outside a string/);
   });
 });
 

@@ -14,7 +14,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { ConfigError, StepwiseError } from '../../errors';
-import { loadSpecFile } from '../../spec';
+import { checkSpecExpression, loadSpecFile } from '../../spec';
 import { StateName } from '../../workflow/state-names';
 import { causeText } from '../output';
 import { applySoak } from '../run-command';
@@ -71,7 +71,7 @@ export interface StartOptions extends SfnConnectionOptions, ClientOverride {
  * `--wait`, then streams its phases, gates and progress (`stepwise follow`) and exits with its outcome.
  */
 export async function startCommand(options: StartOptions, write: Write, info: Write = () => undefined): Promise<number> {
-  const spec = applySoak(loadSpecFile(options.spec), options.soak);
+  const spec = applySoak(await checkSpecExpression(loadSpecFile(options.spec), options.spec), options.soak);
   const name = options.name ?? defaultExecutionName(spec.name);
   if (!/^[A-Za-z0-9_-]{1,80}$/.test(name)) {
     throw new ConfigError(`--name "${name}" is not a valid execution name`, 'Use 1–80 letters, digits, - or _ (unique per state machine for 90 days).', { name });
