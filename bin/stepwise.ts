@@ -33,7 +33,8 @@ const positiveInt = (value: string) => {
   return n;
 };
 /** `--database-url` (or DATABASE_URL) must be a Postgres URL: anything else is refused with the expected form. */
-const postgresUrl = (value: string) => {
+const postgresUrl = (value: string): string | undefined => {
+  if (value === '') return undefined; // DATABASE_URL= (set but empty): as if unset
   const problem = databaseUrlProblem(value);
   if (problem) throw new InvalidArgumentError(problem);
   return value;
