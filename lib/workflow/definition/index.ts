@@ -45,9 +45,14 @@ type Skippable = Gate | typeof StateName.Soak;
  * `Skipped<step>`; every other execution runs `step`. `--repeat-gates` (spec `repeatGates`) makes preflight report none.
  */
 function unlessPassed(ctx: DefinitionContext, step: Skippable, target: sfn.IChainable): sfn.Chain {
+  // A skipped gate counts as approved in this execution too (`$.approvals.<gate>`): the rollback's read-switch guard
+  // and the state row's record see the same decision as in the run that took it.
   const skipped = new sfn.Pass(ctx.scope, `Skipped${step}`, {
     stateName: `Skipped${step}`,
     comment: `${step} was passed by the run this execution carries on (state row): not asked or served again.`,
+    ...(step === StateName.Soak
+      ? { resultPath: sfn.JsonPath.DISCARD }
+      : { result: sfn.Result.fromObject({ approved: true, resumed: true, comment: 'approved in the run this execution carries on' }), resultPath: `$.approvals.${step}` }),
   });
   return new sfn.Choice(ctx.scope, `ResumeSkips${step}`, {
     stateName: `ResumeSkips${step}`,
