@@ -1,7 +1,16 @@
 import './cli-env';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_LOCAL_PORT } from '../lib/cli/defaults';
+import { databaseUrlProblem } from '../lib/cli/database-url';
 import { formatError } from '../lib/cli/output';
+
+// `stepwise history X | head -1`: the reader went away; stop quietly, as Unix tools do, instead of crashing on EPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
 
 /**
  * Commands are loaded when they run, not at start: some pull in aws-cdk-lib (the synthesized definition), which
@@ -14,6 +23,8 @@ const lazy = {
   operator: () => require('../lib/cli/operator') as typeof import('../lib/cli/operator'),
   pause: () => require('../lib/cli/pause-command') as typeof import('../lib/cli/pause-command'),
   rollback: () => require('../lib/cli/rollback-command') as typeof import('../lib/cli/rollback-command'),
+  status: () => require('../lib/cli/status-command') as typeof import('../lib/cli/status-command'),
+  explain: () => require('../lib/cli/database-url') as typeof import('../lib/cli/database-url'),
 };
 
 const write = (line: string) => process.stdout.write(`${line}\n`);
@@ -22,7 +33,14 @@ const positiveInt = (value: string) => {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
   return n;
 };
-const databaseUrl = () => new Option('--database-url <url>', 'any Postgres ≥ 13 (default: an embedded one)').env('DATABASE_URL');
+/** `--database-url` (or DATABASE_URL) must be a Postgres URL: anything else is refused with the expected form. */
+const postgresUrl = (value: string): string | undefined => {
+  if (value === '') return undefined; // DATABASE_URL= (set but empty): as if unset
+  const problem = databaseUrlProblem(value);
+  if (problem) throw new InvalidArgumentError(problem);
+  return value;
+};
+const databaseUrl = () => new Option('--database-url <url>', 'any Postgres ≥ 13 (default: an embedded one)').env('DATABASE_URL').argParser(postgresUrl);
 
 /** Runs a command and exits with its code; errors print code, message and fix, and exit 1. */
 const action =
@@ -31,20 +49,21 @@ const action =
     try {
       process.exitCode = await fn(...args);
     } catch (err) {
-      process.stderr.write(`${formatError(err)}\n`);
+      process.stderr.write(`${formatError(lazy.explain().explainCliError(err))}\n`);
       process.exitCode = 1;
     }
   };
 
 const program = new Command('stepwise')
   .description('Zero-downtime Postgres column migrations as a durable Step Functions workflow')
+  .version((require('../package.json') as { version: string }).version, '-V, --version', 'print the version of Stepwise')
   .showHelpAfterError();
 
 program
   .command('plan')
   .description('print the runbook that will run: phases in order, the SQL of each, the locks, the rollback')
   .requiredOption('--spec <file>', 'migration spec (JSON)')
-  .addOption(new Option('--database-url <url>', 'plan against the live table (its primary key and size)').env('DATABASE_URL'))
+  .addOption(new Option('--database-url <url>', 'plan against the live table (its primary key and size)').env('DATABASE_URL').argParser(postgresUrl))
   .action(action((o: { spec: string; databaseUrl?: string }) => lazy.plan().planCommand(o, write)));
 
 program
@@ -57,6 +76,7 @@ program
   .option('--soak <duration>', "override the spec's soak (ISO 8601, e.g. PT2S)")
   .option('--report <file>', 'write the run report (JSON) to this file')
   .addOption(new Option('--slack-webhook-url <url>', 'also post notifications to this Slack incoming webhook').env('STEPWISE_SLACK_WEBHOOK_URL'))
+  .option('--repeat-gates', 'resuming: ask again at the gates (and serve the soak again) that the earlier run passed')
   .action(action((o) => lazy.run().runCommand(o, write)));
 
 program
@@ -77,7 +97,7 @@ for (const [name, paused, what] of [
     .command(name)
     .description(what)
     .requiredOption('--spec <file>', 'migration spec (JSON)')
-    .addOption(new Option('--database-url <url>', 'the Postgres of the migration, reached through the local Data API emulator').env('DATABASE_URL'))
+    .addOption(new Option('--database-url <url>', 'the Postgres of the migration, reached through the local Data API emulator').env('DATABASE_URL').argParser(postgresUrl))
     .option('--cluster-arn <arn>', 'on AWS: the Aurora cluster (with --secret-arn and --database), reached through the RDS Data API')
     .option('--secret-arn <arn>', 'on AWS: the Secrets Manager secret of the cluster')
     .option('--database <name>', 'on AWS: the database name')
@@ -108,7 +128,7 @@ program
   .requiredOption('--spec <file>', 'migration spec (JSON)')
   .option('--target-batch-ms <ms>', 'duration each adaptive batch aims at (10–10000), or spec', tuneValue(['spec'], 10, 10_000))
   .option('--max-rows-per-second <n>', 'rows per second at most, off for no limit, or spec', tuneValue(['off', 'spec'], 1, 100_000_000))
-  .addOption(new Option('--database-url <url>', 'the Postgres of the migration, reached through the local Data API emulator').env('DATABASE_URL'))
+  .addOption(new Option('--database-url <url>', 'the Postgres of the migration, reached through the local Data API emulator').env('DATABASE_URL').argParser(postgresUrl))
   .option('--cluster-arn <arn>', 'on AWS: the Aurora cluster (with --secret-arn and --database), reached through the RDS Data API')
   .option('--secret-arn <arn>', 'on AWS: the Secrets Manager secret of the cluster')
   .option('--database <name>', 'on AWS: the database name')
@@ -153,7 +173,9 @@ sfnOptions(
     .option('--name <name>', 'execution name (default: <spec name>-<UTC timestamp>)')
     .option('--soak <duration>', "override the spec's soak (ISO 8601, e.g. PT2S)")
     .option('--wait', 'follow the execution until it ends (phases, gates, progress); exit 0 only if it SUCCEEDED (1 FAILED, 2 TIMED_OUT, 3 ABORTED)')
-    .option('--interval <seconds>', 'seconds between polls with --wait', positiveSeconds, 5),
+    .option('--interval <seconds>', 'seconds between polls with --wait', positiveSeconds, 5)
+    .option('--resume-from <execution>', 'carry on the migration that this ended execution (killed, aborted, failed) owns, from its state row')
+    .option('--repeat-gates', 'resuming: ask again at the gates (and serve the soak again) that the earlier run passed'),
 ).action(action((o) => lazy.operator().startCommand({ ...o, intervalSeconds: o.interval }, write, info)));
 
 sfnOptions(
@@ -162,15 +184,24 @@ sfnOptions(
     .description('stream an execution\'s phases, gates and backfill progress until it ends; exit 0 only if it SUCCEEDED (1 FAILED, 2 TIMED_OUT, 3 ABORTED)')
     .argument('<execution>', 'execution name or ARN')
     .option('--interval <seconds>', 'seconds between polls', positiveSeconds, 5),
-).action(action((execution: string, o) => lazy.operator().followCommand({ ...o, execution, intervalSeconds: o.interval }, write)));
+).action(action((o) => lazy.operator().startCommand(o, write, info)));
 
 sfnOptions(
   program
     .command('status')
-    .description('where an execution is: status, phase, backfill progress, the gate waiting for approval')
+    .description('where an execution is: status, phase, backfill progress, the gate waiting for approval; with --spec, where the migration is in its database and the next command')
     .argument('[execution]', 'execution name or ARN (default: the latest execution)')
-    .option('--json', 'print JSON (status, waitingFor, phase, progress, phases, …)'),
-).action(action((execution: string | undefined, o) => lazy.operator().statusCommand({ ...o, execution }, write)));
+    .option('--json', 'print JSON (status, waitingFor, phase, progress, phases, …)')
+    .option('--spec <file>', "the migration's state row and objects in its database (with --database-url or the Aurora flags), and the command that resumes or undoes it")
+    .addOption(new Option('--database-url <url>', 'with --spec: the Postgres of the migration, reached through the local Data API emulator').env('DATABASE_URL').argParser(postgresUrl))
+    .option('--cluster-arn <arn>', 'with --spec, on AWS: the Aurora cluster (with --secret-arn and --database), reached through the RDS Data API')
+    .option('--secret-arn <arn>', 'with --spec, on AWS: the Secrets Manager secret of the cluster')
+    .option('--database <name>', 'with --spec, on AWS: the database name'),
+).action(
+  action((execution: string | undefined, o: { spec?: string } & Record<string, unknown>) =>
+    o.spec ? lazy.status().migrationStatusCommand({ ...o, spec: o.spec }, write) : lazy.operator().statusCommand({ ...o, execution }, write),
+  ),
+);
 
 sfnOptions(
   program

@@ -6,6 +6,7 @@ import { autoApprove, startLocalTwin, type Approver } from '../local/local-twin'
 import { loadSpecFile } from '../spec';
 import { StateName } from '../workflow/state-names';
 import { applySoak, redact, runOnTwin, writeReport } from './run-command';
+import { probeDatabase } from './database-url';
 
 export interface DemoOptions {
   readonly rows: number;
@@ -24,6 +25,7 @@ export const DEMO_SPEC = join(__dirname, '..', '..', 'examples', 'product-price-
  * then checks every row against the cents expected from the price it had when the application stopped writing it.
  */
 export async function demoCommand(options: DemoOptions, write: (line: string) => void): Promise<number> {
+  if (options.databaseUrl) await probeDatabase(options.databaseUrl);
   const twin = await startLocalTwin(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {});
   const pool = new pg.Pool({ connectionString: twin.databaseUrl, max: 2 });
   pool.on('error', (err) => write(`  (demo connection lost: ${err.message})`));

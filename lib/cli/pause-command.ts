@@ -5,6 +5,7 @@ import { resolveBackfillSettings } from '../backfill/settings';
 import { ConfigError } from '../errors';
 import { startLocalDataApi } from '../local/local-data-api';
 import { loadSpecFile } from '../spec';
+import { probeDatabase } from './database-url';
 import { readBackfillState, readMigration, setLiveTuning, setPaused, type LiveTuning } from '../state/migration-state';
 
 /** Options of `stepwise pause` / `stepwise resume`. */
@@ -107,6 +108,7 @@ export async function openExecutor(options: PauseOptions): Promise<{ db: Executo
   if (!options.databaseUrl) {
     throw new ConfigError('no database given', 'Pass --database-url (or DATABASE_URL) for a Postgres URL, or --cluster-arn, --secret-arn and --database for Aurora through the Data API.');
   }
+  await probeDatabase(options.databaseUrl);
   const local = await startLocalDataApi(options.databaseUrl);
   return { db: local.executor, close: () => local.close() };
 }

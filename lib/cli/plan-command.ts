@@ -4,6 +4,7 @@ import type { PreflightCheck } from '../catalog/preflight-checks';
 import { runPreflightChecks } from '../phases/preflight';
 import { checkSpecExpression, loadSpecFile } from '../spec';
 import { assumedTableFacts, renderPlan } from './render-plan';
+import { probeDatabase } from './database-url';
 
 /** `stepwise plan`: the runbook that will run, with the live table's key when a database URL is given. */
 export async function planCommand(options: { spec: string; databaseUrl?: string }, write: (text: string) => void): Promise<number> {
@@ -12,6 +13,7 @@ export async function planCommand(options: { spec: string; databaseUrl?: string 
     write(renderPlan(spec, assumedTableFacts(spec), true));
     return 0;
   }
+  await probeDatabase(options.databaseUrl);
   const local = await startLocalDataApi(options.databaseUrl);
   try {
     const checks = await runPreflightChecks(local.executor, spec);

@@ -1,10 +1,16 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ConfigError } from '../errors';
+import type { Executor } from '../db/executor';
+import { ConfigError, MigrationLockedError } from '../errors';
 import { autoApprove, startLocalTwin, type Approver, type LocalTwin } from '../local/local-twin';
 import type { RunReport } from '../report/run-report';
 import { checkSpecExpression, durationToSeconds, loadSpecFile, type Spec } from '../spec';
-import { runThroughEndpoint } from './run-through-endpoint';
+import { MigrationStatus, readMigrationOwner } from '../state/migration-state';
+import { readResumePoint } from '../state/resume-point';
+import { probeDatabase } from './database-url';
+import { formatMigrationStatus, readMigrationStatus } from './migration-status';
+import { takeRunLock, type RunLock } from './run-lock';
+import { RunInterruptedError, runThroughEndpoint } from './run-through-endpoint';
 import { formatReport } from './output';
 import { terminalApprover } from './terminal-approver';
 
@@ -16,6 +22,8 @@ export interface RunOptions {
   readonly soak?: string;
   readonly report?: string;
   readonly slackWebhookUrl?: string;
+  /** Ask again at the gates (and serve the soak again) that the run this one carries on already passed. */
+  readonly repeatGates?: boolean;
 }
 
 /** What `run` and the demo share: a started twin, the spec as input, progress and the report. */
@@ -37,11 +45,17 @@ export async function runCommand(options: RunOptions, write: (line: string) => v
     throw new ConfigError('run needs --local (AWS runs start with `stepwise start`)', 'Add --local to run on the local twin.');
   }
   const spec = await checkSpecExpression(loadSpecFile(options.spec), options.spec);
-  const input = applySoak(spec, options.soak);
+  const soaked = applySoak(spec, options.soak);
+  if (options.databaseUrl) await probeDatabase(options.databaseUrl);
   const twin = await startLocalTwin(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {});
-  const approver = options.autoApprove ? undefined : terminalApprover();
+  let lock: RunLock | undefined;
+  let approver: ReturnType<typeof terminalApprover> | undefined;
   try {
     write(`local twin: Postgres ${twin.embedded ? '(embedded) ' : ''}${redact(twin.databaseUrl)}, Data API emulator ${twin.dataApi.emulator.url}`);
+    lock = await takeRunLock(twin.databaseUrl, spec.name);
+    if (!lock.held) throw runningHereError(spec.name);
+    const input = await resumeInput(twin.dataApi.executor, { ...soaked, ...(options.repeatGates ? { repeatGates: true } : {}) }, write);
+    approver = options.autoApprove ? undefined : terminalApprover();
     const { report } = await runOnTwin({
       twin,
       input,
@@ -51,10 +65,54 @@ export async function runCommand(options: RunOptions, write: (line: string) => v
     });
     if (options.report) await writeReport(options.report, report);
     return report.status === 'SUCCEEDED' ? 0 : 1;
+  } catch (err) {
+    if (!(err instanceof RunInterruptedError)) throw err;
+    // Ctrl-C: the execution stops with this process; say where the migration is and how to carry on or undo it.
+    write(`\ninterrupted (${err.signal}): execution ${err.executionArn ?? '(not started)'} is stopped; the migration stays where it was, nothing is rolled back.`);
+    const view = await readMigrationStatus(twin.dataApi.executor, spec, options.spec, { local: true, databaseFlags: options.databaseUrl ? `--database-url ${redact(options.databaseUrl)}` : '' }, async () => false);
+    write(formatMigrationStatus(view));
+    return 130;
   } finally {
     approver?.close();
+    await lock?.release();
     await twin.stop();
   }
+}
+
+/**
+ * The input of a local run: the spec, and when its row is running for an execution that no longer runs (the run lock
+ * is ours, so no `run --local` of it is alive), `resumeFrom` that execution, so this run takes the migration over and
+ * carries on from the row. An owner that is not the twin's (an AWS execution) is refused: only `start` can know it ended.
+ */
+async function resumeInput(db: Executor, spec: Spec, write: (line: string) => void): Promise<Spec> {
+  const owner = await readMigrationOwner(db, spec.name);
+  if (owner?.status !== MigrationStatus.Running) return spec;
+  const point = await readResumePoint(db, spec.name);
+  const passed = point && !spec.repeatGates ? [...point.gatesPassed, ...(point.soakServedAt ? ['the soak'] : [])] : [];
+  write(
+    `resuming migration "${spec.name}" from phase ${owner.phase} (${owner.rows_done} rows done)` +
+      (owner.execution ? `: execution ${owner.execution} no longer runs, this run takes the migration over` : '') +
+      (passed.length ? `; already passed, not asked again: ${passed.join(', ')} (--repeat-gates asks again)` : ''),
+  );
+  if (!owner.execution) return spec;
+  if (!owner.execution.includes(':000000000000:')) {
+    throw new MigrationLockedError(
+      'SW_MIGRATION_RUNNING',
+      `migration "${spec.name}" is running in execution ${owner.execution}, which is not one of the local twin's: this run cannot know whether it still runs (nothing changed)`,
+      `Check it with \`stepwise status ${owner.execution}\`; once it has ended, resume on AWS with \`stepwise start --spec <file> --resume-from ${owner.execution}\`.`,
+      { migration: spec.name, execution: owner.execution },
+    );
+  }
+  return { ...spec, resumeFrom: owner.execution };
+}
+
+function runningHereError(migration: string): MigrationLockedError {
+  return new MigrationLockedError(
+    'SW_MIGRATION_RUNNING',
+    `another \`stepwise run --local\` of migration "${migration}" is running against this database (nothing changed)`,
+    'Let it finish, or stop it (Ctrl-C in its terminal), then run again: the new run carries the migration on.',
+    { migration },
+  );
 }
 
 /**

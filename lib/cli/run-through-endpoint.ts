@@ -21,18 +21,36 @@ const POLL_MS = 200;
  * each waiting gate with `approver` and building the report from the history, as it would against AWS.
  */
 export async function runThroughEndpoint(ctx: LocalRunContext & { readonly approver: Approver }): Promise<{ report: RunReport }> {
+  let progress: ReturnType<typeof watchBackfill> | undefined;
+  // Notifications print above the progress bar, never into it.
+  const print = (line: string) => (progress ? progress.print(line) : ctx.write(line));
   const endpoint = await startStepwiseEndpoint({
     port: 0,
-    sns: createSnsSink({ print: (line) => ctx.write(`  » ${line}`), ...(ctx.slackWebhookUrl ? { slackWebhookUrl: ctx.slackWebhookUrl } : {}) }),
+    sns: createSnsSink({ print: (line) => print(`  » ${line}`), ...(ctx.slackWebhookUrl ? { slackWebhookUrl: ctx.slackWebhookUrl } : {}) }),
     ...(ctx.maxWaitMs !== undefined ? { maxWaitMs: ctx.maxWaitMs } : {}),
   });
   const client = createSfnClient({ endpointUrl: endpoint.url });
   let executionArn: string | undefined;
-  const abort = () => void endpoint.close();
-  process.once('SIGINT', abort);
-  process.once('SIGTERM', abort);
-  let progress: ReturnType<typeof watchBackfill> | undefined;
+  // Ctrl-C (or SIGTERM): the run ends at once with RunInterruptedError, which says where the migration was left.
+  let interrupt: (signal: NodeJS.Signals) => void = () => undefined;
+  const interrupted = new Promise<never>((_, reject) => {
+    interrupt = (signal) => reject(new RunInterruptedError(signal, executionArn));
+  });
+  interrupted.catch(() => undefined);
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  const run = follow();
+  run.catch(() => undefined);
   try {
+    return await Promise.race([run, interrupted]);
+  } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+    progress?.stop();
+    await endpoint.close();
+  }
+
+  async function follow(): Promise<{ report: RunReport }> {
     const started = await call(
       () => client.send(new StartExecutionCommand({ stateMachineArn: endpoint.machine.stateMachineArn, name: `${ctx.input.name}-${Date.now()}`, input: JSON.stringify(ctx.input) })),
       'StartExecution',
@@ -77,11 +95,14 @@ export async function runThroughEndpoint(ctx: LocalRunContext & { readonly appro
       }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
-  } finally {
-    process.off('SIGINT', abort);
-    process.off('SIGTERM', abort);
-    progress?.stop();
-    await endpoint.close();
+  }
+}
+
+/** `run --local` was interrupted (Ctrl-C, SIGTERM): the execution stops with the process; the migration stays as it was. */
+export class RunInterruptedError extends Error {
+  override readonly name = 'RunInterruptedError';
+  constructor(readonly signal: NodeJS.Signals, readonly executionArn: string | undefined) {
+    super(`interrupted (${signal})`);
   }
 }
 

@@ -70,12 +70,34 @@ export function summarize(message: Pick<SnsMessage, 'subject' | 'message'>): str
   return oneLine(`[notify] ${message.subject ? `${message.subject}: ` : ''}${title}`);
 }
 
-/** Slack webhook body: Chatbot content as markdown text, else the raw message. */
+/** Slack webhook body: Chatbot content as markdown text, else the raw message. Newlines are kept as newlines. */
 export function slackPayload(message: Pick<SnsMessage, 'subject' | 'message'>): { text: string } {
   const content = chatbotContent(message.message);
   if (!content) return { text: message.subject ? `*${message.subject}*\n${message.message}` : message.message };
-  const lines = [content.title ? `*${content.title}*` : undefined, content.description, ...(content.nextSteps ?? []).map((s) => `• ${s}`)];
+  const lines = [content.title ? `*${content.title}*` : undefined, content.description && readableErrors(content.description), ...(content.nextSteps ?? []).map((s) => `• ${s}`)];
   return { text: lines.filter((l): l is string => l !== undefined && l !== '').join('\n') };
+}
+
+/**
+ * A failure notification carries the Lambda error's Cause, which is JSON (`{"errorType":…,"errorMessage":"…\n  fix: …",
+ * "trace":[…]}`): in Slack it shows as its message, its newlines as newlines, without the stack trace.
+ */
+export function readableErrors(text: string): string {
+  let out = text;
+  for (let start = out.indexOf('{"errorType"'); start >= 0; start = out.indexOf('{"errorType"', start + 1)) {
+    for (let end = out.lastIndexOf('}'); end > start; end = out.lastIndexOf('}', end - 1)) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(out.slice(start, end + 1));
+      } catch {
+        continue;
+      }
+      const errorMessage = (parsed as { errorMessage?: unknown }).errorMessage;
+      if (typeof errorMessage === 'string') out = `${out.slice(0, start)}${errorMessage}${out.slice(end + 1)}`;
+      break;
+    }
+  }
+  return out;
 }
 
 /** Creates the sink for `LocalStateMachine`'s `sns` option. Lines are appended in publish order. */

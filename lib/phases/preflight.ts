@@ -57,6 +57,7 @@ import {
   runningForAnotherExecution,
   type MigrationOwner,
 } from '../state/migration-state';
+import { readResumePoint, SOAK_STEP } from '../state/resume-point';
 import type { PhaseEvent, PreflightResult } from '../workflow/state';
 import type { PhaseDeps } from './phase-context';
 import { scanTable } from './scan-table';
@@ -110,7 +111,22 @@ export async function preflightPhase(event: PhaseEvent, deps: PhaseDeps): Promis
     warnings,
     checks: run.checks,
     ...(run.alreadyDone ? { alreadyDone: true } : {}),
+    ...(await resumeSkips(deps.db, spec)),
   };
+}
+
+/**
+ * A run that carries on a running migration (a resume) skips the gates and the soak the state row records as passed,
+ * unless the spec asks to repeat them (`repeatGates`, `--repeat-gates`). Read-only.
+ */
+async function resumeSkips(db: Executor, spec: Spec): Promise<Pick<PreflightResult, 'resume'>> {
+  const own = await readMigrationOwner(db, spec.name);
+  if (own?.status !== MigrationStatus.Running || spec.repeatGates) return {};
+  const point = await readResumePoint(db, spec.name);
+  if (!point) return {};
+  const skip: Record<string, true> = Object.fromEntries(point.gatesPassed.map((gate) => [gate, true as const]));
+  if (point.soakServedAt) skip[SOAK_STEP] = true;
+  return Object.keys(skip).length ? { resume: { skip } } : {};
 }
 
 /**
@@ -186,7 +202,7 @@ async function collectChecks(db: Executor, spec: Spec, options: PreflightCheckOp
   const other = await findRunningOnTable(db, spec);
   if (other) failWith('migration', lockedError(spec, other));
   const own = await readMigrationOwner(db, spec.name);
-  if (own && runningForAnotherExecution(own, options.execution)) failWith('migration', runningElsewhereError(spec, own, options.execution));
+  if (own && runningForAnotherExecution(own, options.execution, spec.resumeFrom)) failWith('migration', runningElsewhereError(spec, own, options.execution));
   if (!other && isAlreadyDone(own, spec, table, await finalColumnMatches(db, spec, table))) {
     out.alreadyDone = true;
     add({
@@ -210,7 +226,7 @@ async function collectChecks(db: Executor, spec: Spec, options: PreflightCheckOp
     );
   }
   const resuming = own?.status === MigrationStatus.Running && out.failures.length === 0;
-  if (!other && !runningForAnotherExecution(own, options.execution)) {
+  if (!other && !runningForAnotherExecution(own, options.execution, spec.resumeFrom)) {
     add({
       name: 'migration',
       status: resuming ? 'warn' : 'pass',

@@ -209,6 +209,13 @@ export const specSchema = z.strictObject({
       sampleKeys: z.boolean().default(true),
     })
     .optional(),
+  /**
+   * Recovery (set by `stepwise run`/`start`, not written by hand): the execution that owned this migration and no longer
+   * runs (killed, aborted, crashed); this run takes the migration over from it and carries on from its state row.
+   */
+  resumeFrom: z.string().trim().min(1).max(2048).optional(),
+  /** Recovery: ask again at the gates an earlier run of this migration passed, and serve the soak again (`--repeat-gates`). */
+  repeatGates: z.boolean().optional(),
 });
 
 /** Whether messages may name sample keys of rows (`notifications.sampleKeys`, default true). */

@@ -70,6 +70,9 @@ export const STATE_DDL: readonly string[] = [
   // Why the new column (and the backup) must outlive any automatic rollback: set once the application was asked to
   // read or write it (see recordKeepNewColumn); only ever set, never cleared by a phase mark, a claim or a resume.
   `ALTER TABLE ${STATE} ADD COLUMN IF NOT EXISTS keep_new_column text, ADD COLUMN IF NOT EXISTS keep_new_column_at timestamptz`,
+  // Recovery: the gates this run passed (`{ "<gate>": "<when recorded>" }`) and when its soak was served, so a resumed
+  // execution does not ask again or wait again (lib/state/resume-point.ts). Reset when a finished row is claimed anew.
+  `ALTER TABLE ${STATE} ADD COLUMN IF NOT EXISTS gates_passed jsonb NOT NULL DEFAULT '{}'::jsonb, ADD COLUMN IF NOT EXISTS soak_served_at timestamptz`,
   RANGES_DDL,
 ];
 
@@ -102,7 +105,8 @@ async function stateTableExists(db: Executor): Promise<boolean> {
  * is already running keeps its cursor (resume); a finished or rolled-back one starts over. Throws
  * `MigrationLockedError` when another migration is running on the table (`SW_TABLE_BUSY`), or when this migration's
  * row is running for another execution (`SW_MIGRATION_RUNNING`; `execution` is the Step Functions execution id, and
- * a row claimed without one can be resumed by any execution).
+ * a row claimed without one can be resumed by any execution). `spec.resumeFrom` names an owner that no longer runs
+ * (checked by the CLI that started this run): this execution takes the row over from it.
  */
 export async function claimMigration(db: Executor, spec: Spec, estimatedRows: number, execution?: string): Promise<MigrationRow> {
   for (const ddl of STATE_DDL) await db.query(ddl);
@@ -129,12 +133,15 @@ export async function claimMigration(db: Executor, spec: Spec, estimatedRows: nu
          target_batch_ms = CASE WHEN m.status = 'running' THEN m.target_batch_ms ELSE NULL END,
          max_rows_per_second = CASE WHEN m.status = 'running' THEN m.max_rows_per_second ELSE NULL END,
          handover = CASE WHEN m.status = 'running' THEN m.handover ELSE NULL END,
+         gates_passed = CASE WHEN m.status = 'running' THEN m.gates_passed ELSE '{}'::jsonb END,
+         soak_served_at = CASE WHEN m.status = 'running' THEN m.soak_served_at ELSE NULL END,
          started_at = CASE WHEN m.status = 'running' THEN m.started_at ELSE now() END,
          execution = COALESCE(EXCLUDED.execution, m.execution),
          status = 'running'
        WHERE m.status <> 'running' OR m.execution IS NULL OR EXCLUDED.execution IS NULL OR m.execution = EXCLUDED.execution
+         OR m.execution = (:resume_from)::text
        RETURNING m.name`,
-      { name: spec.name, schema: spec.table.schema, table: spec.table.name, spec: JSON.stringify(spec), estimate: estimatedRows, execution: execution ?? null },
+      { name: spec.name, schema: spec.table.schema, table: spec.table.name, spec: JSON.stringify(spec), estimate: estimatedRows, execution: execution ?? null, resume_from: spec.resumeFrom ?? null },
     );
     claimed = rows.rows.length > 0;
   } catch (err) {
@@ -178,8 +185,8 @@ export async function readMigrationOwner(db: Executor, name: string): Promise<Mi
  * older Stepwise, or a caller without an execution id such as a direct phase call) counts as the same execution, so a
  * crashed run can always be resumed.
  */
-export function runningForAnotherExecution(owner: MigrationOwner | undefined, execution: string | undefined): boolean {
-  return owner?.status === MigrationStatus.Running && !!owner.execution && !!execution && owner.execution !== execution;
+export function runningForAnotherExecution(owner: MigrationOwner | undefined, execution: string | undefined, resumeFrom?: string): boolean {
+  return owner?.status === MigrationStatus.Running && !!owner.execution && !!execution && owner.execution !== execution && owner.execution !== resumeFrom;
 }
 
 /**
@@ -190,7 +197,7 @@ export function runningForAnotherExecution(owner: MigrationOwner | undefined, ex
  */
 export async function assertOwnsMigration(db: Executor, spec: Spec, execution: string | undefined, phase: string, finished?: MigrationStatus): Promise<void> {
   const owner = await readMigrationOwner(db, spec.name);
-  if (runningForAnotherExecution(owner, execution)) throw runningElsewhereError(spec, owner!, execution);
+  if (runningForAnotherExecution(owner, execution, spec.resumeFrom)) throw runningElsewhereError(spec, owner!, execution);
   if (owner?.status === MigrationStatus.Running || (owner && finished !== undefined && owner.status === finished)) return;
   throw new MigrationLockedError(
     'SW_MIGRATION_NOT_RUNNING',
@@ -209,8 +216,9 @@ export function runningElsewhereError(spec: Spec, owner: MigrationOwner, executi
     'SW_MIGRATION_RUNNING',
     `migration "${owner.name}" is already running on ${spec.table.schema}.${spec.table.name} (status ${owner.status}, phase ${owner.phase}, ` +
       `${owner.rows_done} rows done) in execution ${owner.execution}${execution ? `; this execution (${execution}) changed nothing` : ''}`,
-    `Wait for execution ${owner.execution} to finish (stepwise status), or abort it. If it no longer runs (its process was killed), ` +
-      `release the row so the next run resumes from its cursor: UPDATE ${STATE} SET execution = NULL WHERE name = '${owner.name.replace(/'/g, "''")}';`,
+    `Wait for execution ${owner.execution} to finish (\`stepwise status --spec <file> --database-url <url>\` shows the migration), or abort it. ` +
+      `If it no longer runs (killed, aborted, crashed), run the spec again: \`stepwise run --local --spec <file>\` takes the migration over and resumes; ` +
+      `on AWS, \`stepwise start --spec <file> --resume-from ${owner.execution}\`.`,
     { migration: owner.name, execution: owner.execution, status: owner.status, phase: owner.phase },
   );
 }

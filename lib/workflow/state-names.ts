@@ -73,6 +73,17 @@ export const StateName = {
   Contract: 'Contract',
   NotifySucceeded: 'NotifySucceeded',
   Succeeded: 'Succeeded',
+  // recovery: a resumed execution skips the gates and the soak the run it carries on already passed (preflight's resume.skip)
+  ResumeSkipsApproveStart: 'ResumeSkipsApproveStart',
+  SkippedApproveStart: 'SkippedApproveStart',
+  ResumeSkipsConfirmDualWriteDeployed: 'ResumeSkipsConfirmDualWriteDeployed',
+  SkippedConfirmDualWriteDeployed: 'SkippedConfirmDualWriteDeployed',
+  ResumeSkipsConfirmReadFromNewDeployed: 'ResumeSkipsConfirmReadFromNewDeployed',
+  SkippedConfirmReadFromNewDeployed: 'SkippedConfirmReadFromNewDeployed',
+  ResumeSkipsSoak: 'ResumeSkipsSoak',
+  SkippedSoak: 'SkippedSoak',
+  ResumeSkipsApproveContract: 'ResumeSkipsApproveContract',
+  SkippedApproveContract: 'SkippedApproveContract',
   // failure paths
   SnapshotFailed: 'SnapshotFailed',
   NotifyPreflightFailed: 'NotifyPreflightFailed',

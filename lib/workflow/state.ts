@@ -71,6 +71,8 @@ export interface PreflightResult {
   readonly checks?: readonly { name: string; status: string; message: string; hint?: string }[];
   /** The migration already succeeded and the column is converted: the workflow ends here, changing nothing. */
   readonly alreadyDone?: boolean;
+  /** A resumed run: the gates and the soak (`Soak`) the run it carries on already passed; the workflow skips them. */
+  readonly resume?: { readonly skip: Readonly<Record<string, true>> };
 }
 
 export interface BackupResult {

@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { terminalApprover } from '../../lib/cli/terminal-approver';
+import { rejectDoes, terminalApprover } from '../../lib/cli/terminal-approver';
 import type { PendingApproval } from '../../lib/local/step-functions';
 
 const gate = (stateName: string): PendingApproval => ({
@@ -34,5 +34,13 @@ describe('terminalApprover', () => {
     expect(shown).toContain('approve ApproveStart?');
     expect(shown).toContain('Stepwise drops the old column.');
     expect(shown.indexOf('ApproveContract')).toBeGreaterThan(shown.indexOf('approve or reject'));
+    // Each prompt says what reject does at that gate.
+    expect(shown).toContain('│ approve: the migration goes on.  reject: the run ends here; nothing has changed yet, so there is nothing to undo.\n└ approve or reject? [a/r] ');
+    expect(shown).toContain('reject: contract does not run; the application already reads the new column, so the rollback drops nothing and the run ends RollbackFailed with the manual steps.');
+  });
+
+  it('says what reject does at the gates that roll back', () => {
+    expect(rejectDoes('ConfirmReadFromNewDeployed')).toBe('the migration is rolled back: the new column, the sync trigger and the index are dropped; the old column and its data are untouched.');
+    expect(rejectDoes('ConfirmDualWriteDeployed')).toBe(rejectDoes('ConfirmReadFromNewDeployed'));
   });
 });

@@ -18,6 +18,7 @@ import { checkSpecExpression, loadSpecFile } from '../../spec';
 import { StateName } from '../../workflow/state-names';
 import { causeText } from '../output';
 import { applySoak } from '../run-command';
+import { withResumeFlags, type ResumeFlags } from '../resume-from';
 import { executionStatus, findWaitingGate, type ExecutionStatusView } from './execution-view';
 import { followExecution } from './follow-command';
 import { call, createSfnClient, fetchHistory, resolveExecutionArn, resolveStateMachineArn, type SfnConnectionOptions } from './sfn-client';
@@ -54,7 +55,7 @@ export function defaultExecutionName(specName: string, now: Date = new Date()): 
 
 // ---------------------------------------------------------------------------------------------------------- start
 
-export interface StartOptions extends SfnConnectionOptions, ClientOverride {
+export interface StartOptions extends SfnConnectionOptions, ClientOverride, ResumeFlags {
   readonly spec: string;
   readonly name?: string;
   readonly soak?: string;
@@ -78,9 +79,10 @@ export async function startCommand(options: StartOptions, write: Write, info: Wr
   }
   return withClient(options, async (client) => {
     const stateMachineArn = await resolveStateMachineArn(client, options);
+    const input = await withResumeFlags(client, spec, options);
     let executionArn: string | undefined;
     try {
-      ({ executionArn } = await client.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(spec) })));
+      ({ executionArn } = await client.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) })));
     } catch (err) {
       if ((err as Error).name === 'ExecutionAlreadyExists') {
         throw new StepwiseError('SW_EXECUTION_EXISTS', `an execution named "${name}" already exists on ${stateMachineArn}`, 'Pick another --name (names stay reserved for 90 days), or omit --name for a timestamped one.', { name });

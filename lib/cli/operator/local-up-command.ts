@@ -6,6 +6,7 @@ import { startLocalTwin } from '../../local/local-twin';
 import { startStepwiseEndpoint } from '../../local/sfn-endpoint';
 import { createSnsSink } from '../../local/sns-sink';
 import { redact } from '../run-command';
+import { probeDatabase } from '../database-url';
 
 export interface LocalUpOptions {
   /** @default 8083 */
@@ -34,9 +35,14 @@ export async function localUpCommand(
     process.once('SIGTERM', resolve);
   }),
 ): Promise<number> {
+  if (options.databaseUrl) await probeDatabase(options.databaseUrl);
   const twin = await startLocalTwin(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {});
   try {
     write(`local twin: Postgres ${twin.embedded ? '(embedded) ' : ''}${redact(twin.databaseUrl)}, Data API emulator ${twin.dataApi.emulator.url}`);
+    // The embedded server's credentials are local to this machine: print the URL whole, for psql, status and rollback.
+    // A URL the operator gave is theirs and stays redacted (they have it).
+    const operatorUrl = twin.embedded ? twin.databaseUrl : redact(twin.databaseUrl);
+    write(`  database: export DATABASE_URL='${operatorUrl}'    # psql "$DATABASE_URL"; stepwise status --spec <file> --database-url "$DATABASE_URL"`);
     if (options.seedDemo !== undefined) {
       const pool = new pg.Pool({ connectionString: twin.databaseUrl, max: 1 });
       try {

@@ -36,6 +36,33 @@ function windowGate(ctx: DefinitionContext, taskName: StateName, waitName: State
 }
 export { RdsErrors, SNAPSHOT_ID_PREFIX } from './cluster-snapshot';
 
+/** What a resumed execution may skip: the gates and the soak (preflight's `resume.skip`, read from the state row). */
+type Skippable = Gate | typeof StateName.Soak;
+
+/**
+ * `ResumeSkips<step>`: an execution that carries on a run whose `step` was already passed (a gate approved, the soak
+ * served: recorded in the state row, reported by preflight as `resume.skip.<step>`) goes past it through
+ * `Skipped<step>`; every other execution runs `step`. `--repeat-gates` (spec `repeatGates`) makes preflight report none.
+ */
+function unlessPassed(ctx: DefinitionContext, step: Skippable, target: sfn.IChainable): sfn.Chain {
+  // A skipped gate counts as approved in this execution too (`$.approvals.<gate>`): the rollback's read-switch guard
+  // and the state row's record see the same decision as in the run that took it.
+  const skipped = new sfn.Pass(ctx.scope, `Skipped${step}`, {
+    stateName: `Skipped${step}`,
+    comment: `${step} was passed by the run this execution carries on (state row): not asked or served again.`,
+    ...(step === StateName.Soak
+      ? { resultPath: sfn.JsonPath.DISCARD }
+      : { result: sfn.Result.fromObject({ approved: true, resumed: true, comment: 'approved in the run this execution carries on' }), resultPath: `$.approvals.${step}` }),
+  });
+  return new sfn.Choice(ctx.scope, `ResumeSkips${step}`, {
+    stateName: `ResumeSkips${step}`,
+    comment: `A resumed run skips ${step} when the run it carries on already passed it.`,
+  })
+    .when(sfn.Condition.isPresent(`$.preflight.resume.skip.${step}`), skipped)
+    .otherwise(target)
+    .afterwards();
+}
+
 /**
  * The whole migration as one chain, in phase order. Failure handling, from the top:
  * - Preflight fails: nothing has changed; notify and end in `PreflightFailed`.
@@ -70,6 +97,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     comment: 'Human approval before the first change: backup, then expand.',
     next: 'Stepwise backs the table up, then adds the new column, the sync trigger and the index (no long locks).',
   });
+  const startGate = unlessPassed(ctx, Gate.Start, approveStart);
 
   // ---- Expand: additive only; the old column is never touched until contract ----
   const backup = phaseTask(ctx, StateName.Backup, {
@@ -101,7 +129,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
   })
     .when(
       sfn.Condition.and(sfn.Condition.isPresent('$.spec.dualWrite'), sfn.Condition.stringEquals('$.spec.dualWrite', 'application')),
-      confirmDualWrite,
+      unlessPassed(ctx, Gate.DualWriteDeployed, confirmDualWrite),
     )
     .afterwards({ includeOtherwise: true });
 
@@ -141,11 +169,13 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     comment: 'The soak only means something once the application reads from the new column.',
     next: 'The soak wait starts, followed by a second full verification.',
   });
+  const readFromNewGate = unlessPassed(ctx, Gate.ReadFromNewDeployed, confirmReadFromNew);
   const soak = new sfn.Wait(scope, StateName.Soak, {
     stateName: StateName.Soak,
     comment: 'Soak: the app runs on the new column for the spec soak period while the trigger keeps both in sync.',
     time: sfn.WaitTime.secondsPath('$.preflight.soakSeconds'),
   });
+  const soakUnlessServed = unlessPassed(ctx, StateName.Soak, soak);
   const verifyAfterSoak = verifyLoop(ctx, { name: StateName.VerifyAfterSoak, doneName: StateName.VerifyAfterSoakDone, slot: Slot.VerifyAfterSoak,
     continueAs: { start: StateName.ContinueVerifyAfterSoakAsNew, announce: StateName.NotifyVerifyAfterSoakContinuedAsNew },
     comment: 'Re-verifies every row after the soak: catches drift from writers that bypassed the trigger.' }, rollback);
@@ -154,6 +184,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     comment: 'Last human decision before the irreversible step.',
     next: 'Stepwise drops the sync trigger and the old column and renames the new one. There is no automatic rollback after this.',
   });
+  const contractGate = unlessPassed(ctx, Gate.Contract, approveContract);
 
   const verifyBeforeContract = verifyLoop(ctx, { name: StateName.VerifyBeforeContract, doneName: StateName.VerifyBeforeContractDone, slot: Slot.VerifyBeforeContract,
     continueAs: { start: StateName.ContinueVerifyBeforeContractAsNew, announce: StateName.NotifyVerifyBeforeContractContinuedAsNew },
@@ -226,10 +257,10 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     }),
     { errors: [sfn.Errors.ALL], resultPath: ERROR_PATH },
   );
-  continueOnFailure(notifyPlanned, approveStart);
+  continueOnFailure(notifyPlanned, startGate);
   continueOnFailure(notifyExpanded, dualWriteMode);
   continueOnFailure(notifyBackfilled, verify);
-  continueOnFailure(notifyConstrained, confirmReadFromNew);
+  continueOnFailure(notifyConstrained, readFromNewGate);
   continueOnFailure(notifySucceeded, succeeded);
 
   // ---- The flow ----
@@ -237,7 +268,7 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     .next(preflight)
     .next(alreadyDone)
     .next(notifyPlanned)
-    .next(approveStart)
+    .next(startGate)
     .next(ctx.snapshot === undefined ? backup : backup.next(clusterSnapshot(ctx, ctx.snapshot, rollback)))
     .next(expand)
     .next(notifyExpanded)
@@ -248,10 +279,10 @@ export function migrationDefinition(ctx: DefinitionContext): sfn.IChainable {
     .next(windowForConstrain.chain)
     .next(constrain)
     .next(notifyConstrained)
-    .next(confirmReadFromNew)
-    .next(soak)
+    .next(readFromNewGate)
+    .next(soakUnlessServed)
     .next(verifyAfterSoak)
-    .next(approveContract)
+    .next(contractGate)
     .next(windowForContract.chain)
     .next(verifyBeforeContract)
     .next(contract)
