@@ -234,6 +234,20 @@ describe('Data API emulator: Aurora limits', () => {
     });
   });
 
+  it('answers a plain statement timeout in a transaction once the statement was cancelled: the rollback is served', async () => {
+    // Prepare: the session's own timeout cancels the statement only after the emulator's call timeout (300 ms) passed.
+    const transactionId = await begin(quickClient);
+    await execute(`SET LOCAL statement_timeout = '1000ms'`, { transactionId }, quickClient);
+
+    // Act
+    const timedOut = await failure(execute('SELECT pg_sleep(3)', { transactionId }, quickClient));
+    const rollback = await quickClient.send(new RollbackTransactionCommand({ ...arns, transactionId }));
+
+    // Assess
+    expect(timedOut.name).toBe('StatementTimeoutException');
+    expect(rollback.transactionStatus).toBe('Rollback Complete');
+  });
+
   describe('NULL parameters', () => {
     it('binds isNull untyped, as Aurora does: SQL that gives the NULL no type fails, a cast fixes it', async () => {
       const parameters = [{ name: 'x', value: { isNull: true } }];
