@@ -96,8 +96,9 @@ describe('Data API emulator: Aurora limits', () => {
     });
 
     it('returns enums as text and domains as their base type, a domain over a domain too', async () => {
-      const out = await execute(`SELECT 'busy'::mood AS m, 42::cents AS c, 'x'::label AS l, 'y'::short_label AS s`);
+      const out = await execute(`SELECT 'busy'::mood AS m, 42::cents AS c, 'x'::label AS l, 'y'::short_label AS s`, { includeResultMetadata: true });
       expect(out.records).toEqual([[{ stringValue: 'busy' }, { longValue: 42 }, { stringValue: 'x' }, { stringValue: 'y' }]]);
+      expect(out.columnMetadata?.map((c) => c.typeName)).toEqual(['mood', 'int4', 'text', 'text']);
     });
 
     it('refuses a multidimensional array, of a supported type too', async () => {
