@@ -258,6 +258,15 @@ describe('Data API emulator: Aurora limits', () => {
       expect((await execute('SELECT (:x)::int IS NULL AS n', { parameters })).records).toEqual([[{ booleanValue: true }]]);
     });
 
+    it('binds each use of a NULL parameter on its own: a use that gives it no type fails even if another does', async () => {
+      await db.pg.query(`INSERT INTO "Item" VALUES (2, NULL) ON CONFLICT DO NOTHING`);
+      const parameters = [{ name: 'note', value: { isNull: true } }];
+      const err = await failure(execute('SELECT id FROM "Item" WHERE :note IS NULL OR note = :note', { parameters }));
+      expect(err.message).toMatch(/SQLState: 42P18/);
+      const out = await execute('SELECT count(*) AS n FROM "Item" WHERE (:note)::text IS NULL OR note = :note', { parameters });
+      expect(out.records).toEqual([[{ longValue: 2 }]]);
+    });
+
     it('binds longValue as bigint: ntile(:n) needs a cast', async () => {
       const parameters = [{ name: 'n', value: { longValue: 2 } }];
       const err = await failure(execute('SELECT ntile(:n) OVER () AS t FROM generate_series(1, 2)', { parameters }));
