@@ -223,7 +223,7 @@ describe('Data API emulator', () => {
 });
 
 describe('bindNamedParameters', () => {
-  it('maps names to placeholders, once per name, skipping literals', () => {
+  it('maps each occurrence of a name to its own placeholder, skipping literals', () => {
     const sql = `SELECT :a, :b, :a, 'it''s :no', E'\\' :no', "col:no", $$ :no $$, $t$ :no $t$, x::int /* :no /* :no */ */ -- :no\n, :c`;
     const out = bindNamedParameters(sql, [
       { name: 'a', value: { longValue: 1 } },
@@ -231,8 +231,8 @@ describe('bindNamedParameters', () => {
       { name: 'c', value: { isNull: true } },
     ]);
     expect(out.text).toBe(
-      `SELECT $1::int8, $2::bool, $1::int8, 'it''s :no', E'\\' :no', "col:no", $$ :no $$, $t$ :no $t$, x::int /* :no /* :no */ */ -- :no\n, $3`,
+      `SELECT $1::int8, $2::bool, $3::int8, 'it''s :no', E'\\' :no', "col:no", $$ :no $$, $t$ :no $t$, x::int /* :no /* :no */ */ -- :no\n, $4`,
     );
-    expect(out.values).toEqual(['1', true, null]);
+    expect(out.values).toEqual(['1', true, '1', null]);
   });
 });

@@ -96,8 +96,9 @@ describe('Data API emulator: Aurora limits', () => {
     });
 
     it('returns enums as text and domains as their base type, a domain over a domain too', async () => {
-      const out = await execute(`SELECT 'busy'::mood AS m, 42::cents AS c, 'x'::label AS l, 'y'::short_label AS s`);
+      const out = await execute(`SELECT 'busy'::mood AS m, 42::cents AS c, 'x'::label AS l, 'y'::short_label AS s`, { includeResultMetadata: true });
       expect(out.records).toEqual([[{ stringValue: 'busy' }, { longValue: 42 }, { stringValue: 'x' }, { stringValue: 'y' }]]);
+      expect(out.columnMetadata?.map((c) => c.typeName)).toEqual(['mood', 'int4', 'text', 'text']);
     });
 
     it('refuses a multidimensional array, of a supported type too', async () => {
@@ -234,6 +235,20 @@ describe('Data API emulator: Aurora limits', () => {
     });
   });
 
+  it('answers a plain statement timeout in a transaction once the statement was cancelled: the rollback is served', async () => {
+    // Prepare: the session's own timeout cancels the statement only after the emulator's call timeout (300 ms) passed.
+    const transactionId = await begin(quickClient);
+    await execute(`SET LOCAL statement_timeout = '1000ms'`, { transactionId }, quickClient);
+
+    // Act
+    const timedOut = await failure(execute('SELECT pg_sleep(3)', { transactionId }, quickClient));
+    const rollback = await quickClient.send(new RollbackTransactionCommand({ ...arns, transactionId }));
+
+    // Assess
+    expect(timedOut.name).toBe('StatementTimeoutException');
+    expect(rollback.transactionStatus).toBe('Rollback Complete');
+  });
+
   describe('NULL parameters', () => {
     it('binds isNull untyped, as Aurora does: SQL that gives the NULL no type fails, a cast fixes it', async () => {
       const parameters = [{ name: 'x', value: { isNull: true } }];
@@ -241,6 +256,15 @@ describe('Data API emulator: Aurora limits', () => {
       expect(err.name).toBe('DatabaseErrorException');
       expect(err.message).toMatch(/SQLState: 42P18/);
       expect((await execute('SELECT (:x)::int IS NULL AS n', { parameters })).records).toEqual([[{ booleanValue: true }]]);
+    });
+
+    it('binds each use of a NULL parameter on its own: a use that gives it no type fails even if another does', async () => {
+      await db.pg.query(`INSERT INTO "Item" VALUES (2, NULL) ON CONFLICT DO NOTHING`);
+      const parameters = [{ name: 'note', value: { isNull: true } }];
+      const err = await failure(execute('SELECT id FROM "Item" WHERE :note IS NULL OR note = :note', { parameters }));
+      expect(err.message).toMatch(/SQLState: 42P18/);
+      const out = await execute('SELECT count(*) AS n FROM "Item" WHERE (:note)::text IS NULL OR note = :note', { parameters });
+      expect(out.records).toEqual([[{ longValue: 2 }]]);
     });
 
     it('binds longValue as bigint: ntile(:n) needs a cast', async () => {

@@ -21,7 +21,8 @@ const CAST_BY_TYPE_HINT: Record<string, string> = {
  * Rewrites Data API named parameters (`:name`) into pg placeholders and binds their values the way Aurora does:
  * `stringValue` as text (or the `typeHint` type), `longValue` as int8, `doubleValue` as float8, `booleanValue` as bool,
  * `blobValue` as bytea, `isNull` as an untyped NULL. `::casts`, quoted strings and identifiers, dollar-quoted bodies
- * and comments are left alone. A name used twice maps to one placeholder.
+ * and comments are left alone. Each occurrence of a name is its own placeholder, as the service's JDBC `?` markers
+ * are: a NULL used twice must get its type at each use (`:x IS NULL OR col = :x` fails; `(:x)::int IS NULL` does not).
  */
 export function bindNamedParameters(sql: string, parameters: readonly WireSqlParameter[] = []): BoundStatement {
   const byName = new Map<string, WireSqlParameter>();
@@ -29,18 +30,13 @@ export function bindNamedParameters(sql: string, parameters: readonly WireSqlPar
     if (!p.name) throw badRequest('Parameter name must not be empty');
     byName.set(p.name, p);
   }
-  const placeholders = new Map<string, string>();
   const values: unknown[] = [];
   const placeholder = (name: string): string => {
-    const known = placeholders.get(name);
-    if (known) return known;
     const param = byName.get(name);
     if (!param) throw badRequest(`No value specified for parameter: ${name}`);
     const { value, cast } = bindValue(param);
     values.push(value);
-    const text = `$${values.length}${cast ? `::${cast}` : ''}`;
-    placeholders.set(name, text);
-    return text;
+    return `$${values.length}${cast ? `::${cast}` : ''}`;
   };
 
   let out = '';

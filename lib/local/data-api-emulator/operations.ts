@@ -126,12 +126,17 @@ function toRowObject(fields: readonly pg.FieldDef[], record: readonly WireField[
 /** Looks up type names (cached) and the table columns behind result columns (never cached: DDL changes them). */
 async function describeColumns(ctx: OperationContext, client: pg.ClientBase, fields: readonly pg.FieldDef[]): Promise<ColumnFacts> {
   const unknownTypes = [...new Set(fields.map((f) => f.dataTypeID))].filter((oid) => !ctx.typeNames.has(oid));
+  const typeNames = new Map(ctx.typeNames);
   if (unknownTypes.length > 0) {
     const { rows } = await client.query<{ oid: string; typname: string }>(
       'SELECT oid::int8::text AS oid, typname FROM pg_type WHERE oid = ANY($1::oid[])',
       [unknownTypes],
     );
-    for (const r of rows) ctx.typeNames.set(Number(r.oid), r.typname);
+    // Only built-in OIDs are cached: a type created in a database (an enum) has an OID of that database only.
+    for (const r of rows) {
+      typeNames.set(Number(r.oid), r.typname);
+      if (Number(r.oid) < 16384) ctx.typeNames.set(Number(r.oid), r.typname);
+    }
   }
   const columns = new Map<string, { tableName: string; schemaName: string; notNull: boolean }>();
   const fromTables = fields.filter((f) => f.tableID !== 0);
@@ -146,5 +151,5 @@ async function describeColumns(ctx: OperationContext, client: pg.ClientBase, fie
       columns.set(`${r.rel}:${r.attnum}`, { tableName: r.relname, schemaName: r.nspname, notNull: r.attnotnull });
     }
   }
-  return { typeNames: ctx.typeNames, columns };
+  return { typeNames, columns };
 }

@@ -5,6 +5,9 @@ import type { BoundStatement } from './named-parameters';
 /** How long the emulator waits past the server-side `statement_timeout` for the cancel to arrive. */
 const TIMEOUT_GRACE_MS = 250;
 
+/** How long a timed-out call (without continueAfterTimeout) waits at most for its cancelled statement to stop. */
+const CANCEL_WAIT_MS = 5_000;
+
 /** Every column comes back as its Postgres text; `field-codec.ts` turns it into a Data API `Field`. */
 const RAW_TEXT_TYPES = { getTypeParser: () => (value: string) => value } as unknown as QueryArrayConfig['types'];
 
@@ -64,7 +67,14 @@ export async function runStatement(
   try {
     return await Promise.race([query, timeout]);
   } catch (err) {
-    if (err instanceof EmulatorError) throw err;
+    if (err instanceof EmulatorError) {
+      // Without continueAfterTimeout the statement is being cancelled (statement_timeout): answer once it has stopped,
+      // so the next call on its transaction (the caller's rollback) does not find the transaction still busy.
+      if (!options.continueAfterTimeout) {
+        await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, CANCEL_WAIT_MS).unref())]);
+      }
+      throw err;
+    }
     if (isStatementTimeout(err)) throw timeoutError();
     throw toEmulatorError(err);
   } finally {
