@@ -340,7 +340,7 @@ export async function readSessions(db: Executor, spec: Spec): Promise<SessionFac
   const rows = (
     await db.query<{ pid: number; state: string | null; usename: string | null; age_s: number | null; touches: boolean }>(
       `SELECT a.pid, a.state, a.usename::text AS usename, extract(epoch FROM now() - coalesce(a.xact_start, a.query_start))::int AS age_s,
-              EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.relation IN (SELECT relid FROM pg_partition_tree((:table)::regclass))) AS touches
+              EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.relation IN (SELECT relid FROM pg_partition_tree((:table)::regclass) UNION SELECT (:table)::regclass)) AS touches
          FROM pg_stat_activity a
         WHERE a.pid <> pg_backend_pid() AND a.datname = current_database() AND a.backend_type = 'client backend'
           AND (a.state LIKE 'idle in transaction%' OR (a.xact_start IS NOT NULL AND now() - a.xact_start > make_interval(secs => :seconds)))

@@ -81,11 +81,22 @@ let parser: Promise<PgQuery> | undefined;
  */
 function loadParser(): Promise<PgQuery> {
   parser ??= (async () => {
-    // Required lazily: the library starts instantiating its WebAssembly as soon as it is loaded.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const lib = require('libpg-query') as PgQuery;
-    await lib.loadModule();
-    return lib;
+    try {
+      // Required lazily: the library starts instantiating its WebAssembly as soon as it is loaded.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const lib = require('libpg-query') as PgQuery;
+      await lib.loadModule();
+      return lib;
+    } catch (err) {
+      parser = undefined;
+      throw new PreflightError(
+        'SW_PARSER_UNAVAILABLE',
+        `the Postgres parser that checks operation.using could not be loaded: ${(err as Error).message}`,
+        'Ship node_modules/libpg-query/wasm/libpg-query.wasm next to the bundled handler (the stack\'s PhaseFunction does), or install libpg-query.',
+        {},
+        { cause: err },
+      );
+    }
   })();
   return parser;
 }

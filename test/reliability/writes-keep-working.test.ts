@@ -224,6 +224,22 @@ describe('item 7: resumed preflight, publications and WAL, sample keys', () => {
     expect(again.checks.find((c) => c.name === 'triggers')!.message).not.toContain('_stepwise_');
   });
 
+  it('size and sessions read a table that is not partitioned (pg_partition_tree lists nothing for it)', async () => {
+    const heap = Number((await db.pg.query(`SELECT pg_relation_size('"Product"')::text AS b`)).rows[0].b);
+    expect(heap).toBeGreaterThan(0);
+    const client = await db.pg.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT count(*) FROM "Product"');
+      const result = await preflight(runbookSpec());
+      expect(result.checks.find((c) => c.name === 'size')?.message).toContain(`heap ${heap / 1024}.0 kB`);
+      expect(result.checks.find((c) => c.name === 'sessions')?.message).toContain('holds a lock on public.Product');
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+
   it('warns about a publication that includes the table, with the WAL the backfill writes', async () => {
     const none = await preflight(runbookSpec());
     expect(none.checks.find((c) => c.name === 'replication')).toMatchObject({ status: 'pass', message: expect.stringMatching(/about [\d.]+ (kB|MB) of WAL/) });
