@@ -16,6 +16,17 @@ const eventSchema = z.object({
   state: z.object({ spec: z.unknown() }).passthrough(),
   slot: z.string().min(1),
   action: z.enum(Object.values(BackfillAction) as [BackfillAction, ...BackfillAction[]]).optional(),
+  // The execution's limits, as the state machine was built (PhaseEvent.limits).
+  limits: z
+    .object({
+      executionTimeoutSeconds: z.number(),
+      approvalTimeoutSeconds: z.number(),
+      maxBackfillInvocations: z.number().int().min(1),
+      maxVerifyCalls: z.number().int().min(1),
+      longStatementSeconds: z.number(),
+      snapshotSeconds: z.number(),
+    })
+    .optional(),
 });
 
 /**

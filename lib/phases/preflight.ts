@@ -59,6 +59,7 @@ import {
 } from '../state/migration-state';
 import { readResumePoint, SOAK_STEP } from '../state/resume-point';
 import type { PhaseEvent, PreflightResult } from '../workflow/state';
+import { executionDeadlineCheck } from './execution-deadline';
 import type { PhaseDeps } from './phase-context';
 import { scanTable } from './scan-table';
 
@@ -93,6 +94,9 @@ export interface PreflightCheckOptions {
 export async function preflightPhase(event: PhaseEvent, deps: PhaseDeps): Promise<PreflightReport> {
   const now = deps.now ?? Date.now;
   const spec = parseSpec(event.state.spec);
+  // Before any database access: a migration that cannot finish within its execution would end TIMED_OUT, no rollback.
+  const deadline = executionDeadlineCheck(spec, event.limits, new Date(now()));
+  if (deadline.status === 'fail') throw new PreflightError(deadline.code ?? 'SW_EXECUTION_TIMEOUT_TOO_SHORT', deadline.message, deadline.hint, deadline.details ?? {});
   const run = await collectChecks(deps.db, spec, { ...(event.execution ? { execution: event.execution } : {}), now });
   const failure = run.failures[0];
   if (failure) {

@@ -115,7 +115,9 @@ const backfillFields = z.strictObject({
   vacuumEveryRows: z.number().int().min(1000).optional(),
   /**
    * Backfill invocations per Step Functions execution before the migration continues in a new execution (history
-   * stays far below the 25,000-event limit for any table size). @default 1000
+   * stays below the 25,000-event limit for any table size); also the verification calls per execution. The state
+   * machine caps it at what one execution's history has room for (212 and 40: docs/ARCHITECTURE.md, "History
+   * budget"). @default 1000
    */
   maxInvocationsPerExecution: z.number().int().min(1).max(1500).optional(),
   /**

@@ -81,15 +81,17 @@ describe('the runbook as a workflow, on the synthesized state machine', () => {
   });
 
   it('holds constrain and contract for the maintenance window (spec.window), then completes', async () => {
-    // A window that opens every year on 1 January 03:00 UTC: never open now, so both phases wait (capped locally).
-    const spec = runbookSpec({ window: { schedule: 'cron(0 3 1 1 ? *)', durationMinutes: 60 } });
+    // A weekly window, tomorrow's weekday 03:00 UTC: never open now, so both phases wait (capped locally). (A yearly
+    // window is refused by preflight: its wait can outlast the 90-day execution, SW_EXECUTION_TIMEOUT_TOO_SHORT.)
+    const tomorrow = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'][(new Date().getUTCDay() + 1) % 7];
+    const spec = runbookSpec({ window: { schedule: `cron(0 3 ? * ${tomorrow} *)`, durationMinutes: 60 } });
     const { result, report, history } = await runOnDatabase(db, spec);
     expect(result.status).toBe('SUCCEEDED');
     const waits = history.filter((e) => e.stateEnteredEventDetails?.name?.startsWith('WaitFor')).map((e) => e.stateEnteredEventDetails?.name);
     expect(waits).toEqual(['WaitForConstrainWindow', 'WaitForContractWindow']);
     const exited = history.find((e) => e.stateExitedEventDetails?.name === 'WindowForContract');
     const window = JSON.parse(exited!.stateExitedEventDetails!.output!).windowContract;
-    expect(window).toEqual({ phase: 'contract', waitUntil: expect.stringMatching(/^\d{4}-01-01T03:00:00Z$/), waiting: true });
+    expect(window).toEqual({ phase: 'contract', waitUntil: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T03:00:00Z$/), waiting: true });
     expect(report.status).toBe('SUCCEEDED');
   });
 
