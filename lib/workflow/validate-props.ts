@@ -111,6 +111,6 @@ export function clusterRegionProblem(clusterArn: string | undefined, region: str
   if (cluster === undefined || region === undefined || Token.isUnresolved(region) || cluster === region) return undefined;
   return (
     `clusterArn is in ${cluster} but the stack deploys to ${region}: the Data API is regional, so the phase Lambdas must run in the cluster's region ` +
-    `(deploy with env: { region: '${cluster}' }, e.g. CDK_DEFAULT_REGION=${cluster} or AWS_REGION=${cluster}, or target a cluster in ${region}).`
+    `(run cdk with AWS_REGION=${cluster} or a profile in ${cluster}; when embedding the stack, env: { region: '${cluster}' }; or target a cluster in ${region}).`
   );
 }

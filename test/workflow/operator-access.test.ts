@@ -20,7 +20,7 @@ describe('the cluster must be in the stack region (the Data API is regional)', (
     const build = () => new StepwiseStack(app({ clusterArn: CLUSTER, secretArn: SECRET, database: 'app' }), 'Stepwise', { env: { account: '123456789012', region: 'us-east-1' } });
     expect(build).toThrow(ConfigError);
     expect(build).toThrow(/Invalid CDK context: clusterArn is in eu-west-1 but the stack deploys to us-east-1: the Data API is regional/);
-    expect(build).toThrow(/deploy with env: \{ region: 'eu-west-1' \}/);
+    expect(build).toThrow(/run cdk with AWS_REGION=eu-west-1 or a profile in eu-west-1; when embedding the stack, env: \{ region: 'eu-west-1' \}/);
   });
 
   it('the same region synthesizes, without a deploy-time rule', () => {

@@ -31,6 +31,7 @@ export interface ApprovalGateOptions {
  * approvalGate(ctx, Gate.Contract, { next: 'Stepwise drops the old column.', comment: '...' });
  */
 export function approvalGate(ctx: DefinitionContext, gate: Gate, options: ApprovalGateOptions): tasks.SnsPublish {
+  const description = gate === Gate.Start ? startGateDescription(options) : otherGateDescription(gate, options);
   const task = new tasks.SnsPublish(ctx.scope, gate, {
     stateName: gate,
     comment: options.comment,
@@ -38,14 +39,7 @@ export function approvalGate(ctx: DefinitionContext, gate: Gate, options: Approv
     integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
     message: chatbotMessage({
       title: fmt(`Stepwise {}: approval needed (${gate})`, SPEC_NAME_PATH),
-      description: ctx.approvalLinkUrl !== undefined
-        ? withApprovalLink(ctx.approvalLinkUrl, gate, gate === Gate.Start ? startGateDescription(options) : otherGateDescription(gate, options))
-        : gate === Gate.Start
-        ? startGateDescription(options)
-        : fmt(
-          `Gate *${gate}*. ${options.next} Cluster snapshot: {} ({}). Approve with \`stepwise approve {}\` or reject (rolls back) with \`stepwise reject {}\`.`,
-          SNAPSHOT_ID_PATH, SNAPSHOT_STATUS_PATH, EXECUTION_ID_PATH, EXECUTION_ID_PATH,
-        ),
+      description: ctx.approvalLinkUrl !== undefined ? withApprovalLink(ctx.approvalLinkUrl, gate, description) : description,
       nextSteps: sfn.JsonPath.array(
         gate === Gate.Start ? fmt(`stepwise approve {} --comment "${ON_CALL_COMMENT}"`, EXECUTION_ID_PATH) : fmt('stepwise approve {}', EXECUTION_ID_PATH),
         fmt('stepwise reject {}', EXECUTION_ID_PATH),
