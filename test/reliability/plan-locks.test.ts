@@ -6,7 +6,8 @@
  * idle_in_transaction_session_timeout and lock_timeout, and sends the statements that lock the table in one call.
  *
  * Steps that run in autocommit (CREATE INDEX CONCURRENTLY, VALIDATE CONSTRAINT, DROP INDEX CONCURRENTLY) release their
- * locks with the statement and are not observed here.
+ * locks with the statement: each is run queued behind a session holding a conflicting lock, and the mode it requests
+ * is read from pg_locks while it waits.
  */
 import { Phase } from '../../lib/constants';
 import { TRANSACTION_IDLE_TIMEOUT_MS } from '../../lib/db/data-api-executor';
@@ -136,6 +137,58 @@ describe('plan steps and the locks they take', () => {
     await d.verify();
     await check('constrain');
     await check('contract');
+  });
+
+  /**
+   * Runs the phase's plan; each autocommit step runs behind a session holding SHARE UPDATE EXCLUSIVE (which conflicts
+   * with itself and everything stronger), so the lock the step's statement requests shows in pg_locks, not granted,
+   * until the holder commits. Returns the mode each autocommit step requested.
+   */
+  async function requestedByAutocommitSteps(phase: 'expand' | 'constrain' | 'rollback'): Promise<Record<string, string>> {
+    const requested: Record<string, string> = {};
+    const long = { migration: spec.name, clock: longStatementClock({}) };
+    for (const step of await planOf(phase)) {
+      if (step.transactional) {
+        await executePlan(db.executor, [step], spec.lockTimeoutMs, long);
+        continue;
+      }
+      const holder = await db.pg.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query(`LOCK TABLE "Product" IN SHARE UPDATE EXCLUSIVE MODE`);
+        const running = executePlan(db.executor, [step], spec.lockTimeoutMs, long);
+        let mode: string | undefined;
+        // A condition, not a clock: the step's statement is queued behind the holder until it commits.
+        while (mode === undefined) {
+          const { rows } = await db.pg.query(`SELECT l.mode FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+              WHERE l.relation = '"public"."Product"'::regclass AND NOT l.granted AND a.backend_type = 'client backend'`);
+          mode = rows[0]?.mode;
+          if (mode === undefined) await new Promise((r) => setTimeout(r, 20));
+        }
+        requested[step.id] = mode;
+        await holder.query('COMMIT');
+        await running;
+      } finally {
+        holder.release();
+      }
+    }
+    return requested;
+  }
+
+  it('autocommit steps (CONCURRENTLY, VALIDATE) request exactly the lock they declare', async () => {
+    const d = new PhaseDriver(db.executor, spec);
+    await d.run(Phase.Preflight);
+    await d.run(Phase.Backup);
+    const expand = await requestedByAutocommitSteps('expand');
+    await d.backfill();
+    await d.verify();
+    const constrain = await requestedByAutocommitSteps('constrain');
+    const rollback = await requestedByAutocommitSteps('rollback');
+    const declared = async (phase: 'expand' | 'constrain' | 'rollback', id: string) => LEVEL[(await planOf(phase)).find((s) => s.id === id)!.lock];
+    expect(expand).toEqual({ 'expand.index': await declared('expand', 'expand.index') });
+    expect(constrain).toEqual({ 'constrain.validate-check': await declared('constrain', 'constrain.validate-check') });
+    expect(rollback).toEqual({ 'rollback.drop-index': await declared('rollback', 'rollback.drop-index') });
+    expect(Object.values({ ...expand, ...constrain, ...rollback })).toEqual(['ShareUpdateExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareUpdateExclusiveLock']);
   });
 
   it('rollback: each step holds exactly the lock it declares', async () => {
