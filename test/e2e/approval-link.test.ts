@@ -83,7 +83,7 @@ describe('approval link (pure)', () => {
 });
 
 describe('approval link on the twin', () => {
-  it('opening changes nothing; approving records the approver; a used link is refused; rejecting rolls back with who and why', async () => {
+  it('opening changes nothing; approving records the approver; a used link is refused; rejecting after Constrain releases (keeps the new column) with who and why', async () => {
     await startCommand({ endpointUrl: endpoint.url, spec: specFile, name: 'linked' }, () => undefined);
     const arn = await resolveExecutionArn(client, 'linked', { endpointUrl: endpoint.url });
     await until('linked', (v) => v.waitingFor === StateName.ApproveStart);
@@ -127,6 +127,10 @@ describe('approval link on the twin', () => {
     const failure = history.find((e) => e.taskFailedEventDetails?.error === 'Rejected')?.taskFailedEventDetails;
     expect(failure?.cause).toBe('the app deploy failed (rejected by Lee through the approval link)');
     const columns = await db.pg.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'Product'`);
-    expect(columns.rows.map((r) => r.column_name)).not.toContain('new_price_cents');
+    // Rejected after Constrain: the team was told to deploy the reader, so the rollback keeps the new column (issue:
+    // nothing automatic drops what the application may read) and removes only the sync machinery.
+    expect(columns.rows.map((r) => r.column_name)).toContain('new_price_cents');
+    const triggers = await db.pg.query(`SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = '"Product"'::regclass AND tgname LIKE '\\_stepwise\\_%'`);
+    expect(triggers.rows[0].n).toBe(0);
   });
 });

@@ -166,7 +166,7 @@ describe('MigrationWorkflow', () => {
       });
       expect(states[StateName.ResumeContinuation]).toMatchObject({ Type: 'Pass', InputPath: '$.stepwiseContinuation.state', Next: StateName.ResumeAt });
       // The later verification first: an earlier loop's continueAsNew may still be in the carried state.
-      expect(states[StateName.ResumeAt]!.Choices!.map((c) => c.Next)).toEqual([StateName.VerifyAfterSoak, StateName.Verify]);
+      expect(states[StateName.ResumeAt]!.Choices!.map((c) => c.Next)).toEqual([StateName.VerifyBeforeContract, StateName.VerifyAfterSoak, StateName.Verify]);
       expect(states[StateName.ResumeAt]!.Default).toBe(StateName.BackfillMode);
     });
 
@@ -174,6 +174,7 @@ describe('MigrationWorkflow', () => {
       for (const [done, start, slot] of [
         [StateName.VerifyDone, StateName.ContinueVerifyAsNew, 'verify'],
         [StateName.VerifyAfterSoakDone, StateName.ContinueVerifyAfterSoakAsNew, 'verifyAfterSoak'],
+        [StateName.VerifyBeforeContractDone, StateName.ContinueVerifyBeforeContractAsNew, 'verifyBeforeContract'],
       ] as const) {
         expect(states[done]!.Choices!.map((c) => c.Next)).toContain(start);
         expect(states[start]).toMatchObject({
