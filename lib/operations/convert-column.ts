@@ -262,6 +262,8 @@ export const convertColumn = {
         lock: 'ACCESS EXCLUSIVE',
         transactional: true,
         statements,
+        // What "done" announces, read back: the old column gone (unless the new one took its name) and the final one there.
+        check: contractCheck(ctx),
       },
     ];
   },
@@ -500,6 +502,19 @@ function indexStep(ctx: Ctx, indexName: string): Step {
       failure: `index "${indexName}" is invalid after CREATE INDEX CONCURRENTLY`,
       hint: 'The build was interrupted (deadlock, cancel or a unique violation); the phase retries, dropping the invalid index first.',
     },
+  };
+}
+
+function contractCheck(ctx: Ctx): NonNullable<Step['check']> {
+  const { op } = ctx;
+  const final = op.renameTo ?? op.newColumn;
+  const attribute = (param: string) => `EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(:table) AND attname = :${param} AND NOT attisdropped)`;
+  const oldGone = final === op.column ? 'true' : `NOT ${attribute('old')}`;
+  return {
+    sql: `SELECT ${oldGone} AND ${attribute('final')} AS ok`,
+    params: { table: quoteTable(ctx.table), ...(final === op.column ? {} : { old: op.column }), final },
+    failure: `after contract the table does not show the converted column as expected (old "${op.column}" gone, "${final}" present)`,
+    hint: 'Read the table (stepwise plan --database-url); if the old column is still there, nothing committed and contract can run again.',
   };
 }
 
