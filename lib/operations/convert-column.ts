@@ -45,7 +45,7 @@ export const convertColumn = {
       issues.push({
         code: 'SW_NEW_COLUMN_EXISTS',
         message: `column "${op.newColumn}" already exists in ${table.schema}.${table.name}`,
-        hint: 'Choose another operation.newColumn, or drop the leftover column if an earlier attempt created it.',
+        hint: 'Choose another operation.newColumn, or drop the leftover column if an earlier attempt created it and no application version reads or writes it (a rollback that kept it for the application says so in its summary).',
       });
     }
     if (op.newColumn === op.column) {
