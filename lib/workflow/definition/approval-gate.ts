@@ -41,7 +41,7 @@ export function approvalGate(ctx: DefinitionContext, gate: Gate, options: Approv
       description: gate === Gate.Start
         ? startGateDescription(options)
         : fmt(
-          `Gate *${gate}*. ${options.next} Cluster snapshot: {} ({}). Approve with \`stepwise approve {}\` or reject (rolls back) with \`stepwise reject {}\`.`,
+          `Gate *${gate}*. ${options.next} Cluster snapshot: {} ({}). Approve with \`stepwise approve {}\` or reject (${options.onTimeout === 'keep-waiting' ? 'rolls back the sync trigger only: the new column, its index and the backup stay' : 'rolls back'}) with \`stepwise reject {}\`.`,
           SNAPSHOT_ID_PATH, SNAPSHOT_STATUS_PATH, EXECUTION_ID_PATH, EXECUTION_ID_PATH,
         ),
       nextSteps: sfn.JsonPath.array(
@@ -72,7 +72,8 @@ function reminderInterval(ctx: DefinitionContext) {
 /**
  * Reminders: a gate unanswered after one interval (States.Timeout) counts the reminder in `$.reminders.<gate>.count`
  * and publishes again; once the intervals add up to `approvalTimeout` it ends in `onTimeout` with `$.error` set, as a
- * rejection would. Added before the caller's Catch-all, so the first matching catcher is this one.
+ * rejection would (with `'keep-waiting'`: it notifies and the count starts again). Added before the caller's
+ * Catch-all, so the first matching catcher is this one.
  */
 function addReminders(ctx: DefinitionContext, gate: Gate, task: tasks.SnsPublish, onTimeout: sfn.IChainable | 'keep-waiting'): void {
   const counter = `$.reminders.${gate}`;
