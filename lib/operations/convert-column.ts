@@ -460,16 +460,15 @@ export const AddedId = {
   Column: 'column',
 } as const;
 
-/** The sync triggers and their function, those of them `has` says exist. */
+/**
+ * The sync triggers and their function, when any of them exists (the same trigger list as contract's, so a trigger
+ * added to dual-write is dropped here too; inside the one transaction that already holds the table's lock, a
+ * `DROP TRIGGER IF EXISTS` of a trigger that is gone costs nothing more).
+ */
 function syncMachineryDrops(ctx: Ctx, has: (id: string) => boolean): Statement[] {
   const names = objectNames(ctx.spec.name);
-  const t = quoteTable(ctx.table);
-  return [
-    ...[[AddedId.SyncTrigger, names.syncTrigger], [AddedId.SyncUpdateTrigger, names.syncUpdateTrigger]]
-      .filter(([id]) => has(id!))
-      .map(([, trigger]) => ({ sql: `DROP TRIGGER IF EXISTS ${quoteIdent(trigger!)} ON ${t}` })),
-    ...(has(AddedId.SyncFunction) ? [{ sql: `DROP FUNCTION IF EXISTS ${quoteIdent(ctx.table.schema)}.${quoteIdent(names.syncFunction)}()` }] : []),
-  ];
+  if (![AddedId.SyncTrigger, AddedId.SyncUpdateTrigger, AddedId.SyncFunction].some(has)) return [];
+  return [...dropSyncTriggers(ctx), { sql: `DROP FUNCTION IF EXISTS ${quoteIdent(ctx.table.schema)}.${quoteIdent(names.syncFunction)}()` }];
 }
 
 /** Drops both sync triggers (idempotent); the function goes separately, after them. */
