@@ -50,11 +50,13 @@ export function renderPlan(spec: Spec, table: TableFacts, assumed: boolean): str
   out.push(indent(`${scanBatchSql(table, { nulls: v.isNull, mismatches: v.mismatch }, false)};`, 4));
   section('7. constrain');
   plan(operation.constrain(ctx));
-  section(`8. approval: read-from-new deployed, then soak ${spec.soak}, verify again, approval: contract`);
+  section(`8. approval: read-from-new deployed, then soak ${spec.soak}, verify again, approval: contract, verify again`);
   section('9. contract (no automatic rollback after this commits)');
   plan(operation.contract(ctx));
-  section('on failure before contract: rollback (old column untouched)');
+  section(`on failure before ${spec.dualWrite === 'application' ? 'the application dual-write is requested' : 'constrain finishes'}: rollback (old column untouched; only objects that exist are dropped)`);
   plan(operation.rollback(ctx));
+  section('on failure once the application was told to use the new column: rollback keeps it, its index and the backup');
+  plan(operation.release(ctx));
   return out.join('\n');
 }
 

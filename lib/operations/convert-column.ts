@@ -45,7 +45,7 @@ export const convertColumn = {
       issues.push({
         code: 'SW_NEW_COLUMN_EXISTS',
         message: `column "${op.newColumn}" already exists in ${table.schema}.${table.name}`,
-        hint: 'Choose another operation.newColumn, or drop the leftover column if an earlier attempt created it.',
+        hint: 'Choose another operation.newColumn, or drop the leftover column if an earlier attempt created it and no application version reads or writes it (a rollback that kept it for the application says so in its summary).',
       });
     }
     if (op.newColumn === op.column) {
@@ -270,6 +270,8 @@ export const convertColumn = {
         lock: 'ACCESS EXCLUSIVE',
         transactional: true,
         statements,
+        // What "done" announces, read back: the old column gone (unless the new one took its name) and the final one there.
+        check: contractCheck(ctx),
       },
     ];
   },
@@ -466,16 +468,15 @@ export const AddedId = {
   Column: 'column',
 } as const;
 
-/** The sync triggers and their function, those of them `has` says exist. */
+/**
+ * The sync triggers and their function, when any of them exists (the same trigger list as contract's, so a trigger
+ * added to dual-write is dropped here too; inside the one transaction that already holds the table's lock, a
+ * `DROP TRIGGER IF EXISTS` of a trigger that is gone costs nothing more).
+ */
 function syncMachineryDrops(ctx: Ctx, has: (id: string) => boolean): Statement[] {
   const names = objectNames(ctx.spec.name);
-  const t = quoteTable(ctx.table);
-  return [
-    ...[[AddedId.SyncTrigger, names.syncTrigger], [AddedId.SyncUpdateTrigger, names.syncUpdateTrigger]]
-      .filter(([id]) => has(id!))
-      .map(([, trigger]) => ({ sql: `DROP TRIGGER IF EXISTS ${quoteIdent(trigger!)} ON ${t}` })),
-    ...(has(AddedId.SyncFunction) ? [{ sql: `DROP FUNCTION IF EXISTS ${quoteIdent(ctx.table.schema)}.${quoteIdent(names.syncFunction)}()` }] : []),
-  ];
+  if (![AddedId.SyncTrigger, AddedId.SyncUpdateTrigger, AddedId.SyncFunction].some(has)) return [];
+  return [...dropSyncTriggers(ctx), { sql: `DROP FUNCTION IF EXISTS ${quoteIdent(ctx.table.schema)}.${quoteIdent(names.syncFunction)}()` }];
 }
 
 /** Drops both sync triggers (idempotent); the function goes separately, after them. */
@@ -508,6 +509,19 @@ function indexStep(ctx: Ctx, indexName: string): Step {
       failure: `index "${indexName}" is invalid after CREATE INDEX CONCURRENTLY`,
       hint: 'The build was interrupted (deadlock, cancel or a unique violation); the phase retries, dropping the invalid index first.',
     },
+  };
+}
+
+function contractCheck(ctx: Ctx): NonNullable<Step['check']> {
+  const { op } = ctx;
+  const final = op.renameTo ?? op.newColumn;
+  const attribute = (param: string) => `EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(:table) AND attname = :${param} AND NOT attisdropped)`;
+  const oldGone = final === op.column ? 'true' : `NOT ${attribute('old')}`;
+  return {
+    sql: `SELECT ${oldGone} AND ${attribute('final')} AS ok`,
+    params: { table: quoteTable(ctx.table), ...(final === op.column ? {} : { old: op.column }), final },
+    failure: `after contract the table does not show the converted column as expected (old "${op.column}" gone, "${final}" present)`,
+    hint: 'Read the table (stepwise plan --database-url); if the old column is still there, nothing committed and contract can run again.',
   };
 }
 

@@ -30,6 +30,9 @@ export interface MigrationRow {
   [key: string]: string | number | boolean | null;
 }
 
+/** See {@link recordKeepNewColumn}: why the new column outlives any automatic rollback, and since when. */
+const KEEP_DDL = `ALTER TABLE ${STATE} ADD COLUMN IF NOT EXISTS keep_new_column text, ADD COLUMN IF NOT EXISTS keep_new_column_at timestamptz`;
+
 /**
  * The state table lives in the target database (schema `_stepwise`), so progress survives anything that happens to
  * the workflow: a crashed Lambda, a redriven or a brand-new execution resume from the row. A partial unique index
@@ -69,7 +72,7 @@ export const STATE_DDL: readonly string[] = [
   `ALTER TABLE ${STATE} ADD COLUMN IF NOT EXISTS backup_by text`,
   // Why the new column (and the backup) must outlive any automatic rollback: set once the application was asked to
   // read or write it (see recordKeepNewColumn); only ever set, never cleared by a phase mark, a claim or a resume.
-  `ALTER TABLE ${STATE} ADD COLUMN IF NOT EXISTS keep_new_column text, ADD COLUMN IF NOT EXISTS keep_new_column_at timestamptz`,
+  KEEP_DDL,
   // Recovery: the gates this run passed (`{ "<gate>": "<when recorded>" }`) and when its soak was served, so a resumed
   // execution does not ask again or wait again (lib/state/resume-point.ts). Reset when a finished row is claimed anew.
   `ALTER TABLE ${STATE} ADD COLUMN IF NOT EXISTS gates_passed jsonb NOT NULL DEFAULT '{}'::jsonb, ADD COLUMN IF NOT EXISTS soak_served_at timestamptz`,
@@ -248,6 +251,12 @@ export interface KeepNewColumn {
  * reason and time stay, and nothing (a phase mark, a claim, a resume, a re-run of any phase) clears it.
  */
 export async function recordKeepNewColumn(db: Executor, name: string, reason: string): Promise<void> {
+  // A migration claimed by an older Stepwise (before the column existed) gains it here, not only at the next claim.
+  const has = (await db.query<{ ok: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(:state) AND attname = 'keep_new_column_at' AND NOT attisdropped) AS ok`,
+    { state: STATE },
+  )).rows[0]?.ok === true;
+  if (!has) await db.query(KEEP_DDL);
   await db.query(
     `UPDATE ${STATE} SET keep_new_column = COALESCE(keep_new_column, :reason), keep_new_column_at = COALESCE(keep_new_column_at, now()) WHERE name = :name`,
     { name, reason },

@@ -134,7 +134,7 @@ describe('stepwise start / status / approve through the real SFNClient', () => {
     expect(latest.name).toBe('happy');
   });
 
-  it('reject after Constrain → the workflow rolls back what it may (the sync machinery) → FAILED, the new column kept', async () => {
+  it('reject → the workflow rolls back → FAILED; after Constrain the new column stays (the team was told to deploy the reader)', async () => {
     await start('rejected');
     await waitForStatus('rejected', waitingOrEnded(new Set()));
     await cli((w) => approveCommand({ ...conn(), execution: 'rejected' }, w));
@@ -154,9 +154,8 @@ describe('stepwise start / status / approve through the real SFNClient', () => {
     const events = JSON.parse((await cli((w) => historyCommand({ ...conn(), execution: 'rejected', json: true }, w))).out) as HistoryEvent[];
     expect(events.some((e) => e.taskFailedEventDetails?.error === 'Rejected' && e.taskFailedEventDetails.cause === 'app not deployed')).toBe(true);
     const columns = await db.pg.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'Product'`);
-    // The team was told to deploy the reader at NotifyConstrained: the new column stays, the old one is untouched.
     expect(columns.rows.map((r) => r.column_name).sort()).toEqual(['id', 'name', 'new_price_cents', 'price', 'updatedAt']);
-    const triggers = await db.pg.query(`SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = '"Product"'::regclass AND NOT tgisinternal`);
+    const triggers = await db.pg.query(`SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = '"Product"'::regclass AND tgname LIKE '_stepwise_%'`);
     expect(triggers.rows[0].n).toBe(0);
   });
 

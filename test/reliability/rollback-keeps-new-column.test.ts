@@ -1,4 +1,5 @@
 import { Phase } from '../../lib/constants';
+import { startAppTraffic, type TrafficStats } from '../../lib/demo/app-traffic';
 import type { Executor } from '../../lib/db/executor';
 import { StepwiseError } from '../../lib/errors';
 import { runPhase } from '../../lib/phases/run-phase';
@@ -82,6 +83,29 @@ describe('once the application was told to use the new column, no rollback drops
     expect(triggers.rows).toEqual([]);
     // Later phase marks never clear it either.
     expect(await keepRecord()).toMatchObject({ keep_new_column: expect.stringMatching(/constrain finished/), phase: 'rollback', status: 'rolled_back' });
+  });
+
+  it('under application traffic (old column written, inserts included), a rollback after Constrain never makes a write fail', async () => {
+    const a = new Execution(db.executor, runbookSpec(), ARN('traffic'));
+    await a.throughConstrain();
+    const traffic = startAppTraffic({ databaseUrl: db.url, maxId: 300, connections: 2, thinkMs: 1, insertEvery: 3 });
+    let stats: TrafficStats | undefined;
+    try {
+      const before = traffic.mark();
+      const result = await a.rollback();
+      expect(result.outcome).toBe('released');
+      const at = traffic.mark();
+      // Let the application go on past the rollback: at least 30 more writes (a third of them INSERTs of the old column only).
+      for (let i = 0; i < 2000 && traffic.mark() < at + 30; i += 1) await new Promise((r) => setTimeout(r, 10));
+      expect(traffic.mark()).toBeGreaterThanOrEqual(at + 30);
+      expect(at).toBeGreaterThanOrEqual(before);
+    } finally {
+      stats = await traffic.stop();
+    }
+    expect(stats.failed).toBe(0);
+    // INSERTs after the release leave the new column NULL (nothing fills it any more), and NOT NULL is gone so they work.
+    const nulls = await db.pg.query(`SELECT count(*)::int AS n FROM "Product" WHERE new_price_cents IS NULL`);
+    expect(nulls.rows[0].n).toBeGreaterThan(0);
   });
 
   it('keeps the column when a gate after Constrain is rejected (no approval in the state): the team was told to deploy the reader', async () => {

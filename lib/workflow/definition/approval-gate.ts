@@ -68,7 +68,8 @@ function reminderInterval(ctx: DefinitionContext) {
 /**
  * Reminders: a gate unanswered after one interval (States.Timeout) counts the reminder in `$.reminders.<gate>.count`
  * and publishes again; once the intervals add up to `approvalTimeout` it ends in `onTimeout` with `$.error` set, as a
- * rejection would. Added before the caller's Catch-all, so the first matching catcher is this one.
+ * rejection would (with `'keep-waiting'`: it notifies and the count starts again). Added before the caller's
+ * Catch-all, so the first matching catcher is this one.
  */
 function addReminders(ctx: DefinitionContext, gate: Gate, task: tasks.SnsPublish, onTimeout: sfn.IChainable | 'keep-waiting'): void {
   const counter = `$.reminders.${gate}`;
@@ -109,9 +110,15 @@ function addReminders(ctx: DefinitionContext, gate: Gate, task: tasks.SnsPublish
 }
 
 /** Every other gate's message (the same sentence as without a link). */
+/** What a rejection does, as the gate's message says it: before Constrain a full rollback; after it, only the sync machinery goes. */
+const REJECT_EFFECT = {
+  rollback: 'rolls back',
+  release: 'rolls back the sync trigger only: the new column, its index and the backup stay',
+} as const;
+
 function otherGateDescription(gate: Gate, options: ApprovalGateOptions): string {
   return fmt(
-    `Gate *${gate}*. ${options.next} Cluster snapshot: {} ({}). Approve with \`stepwise approve {}\` or reject (rolls back) with \`stepwise reject {}\`.`,
+    `Gate *${gate}*. ${options.next} Cluster snapshot: {} ({}). Approve with \`stepwise approve {}\` or reject (${REJECT_EFFECT[options.onTimeout === 'keep-waiting' ? 'release' : 'rollback']}) with \`stepwise reject {}\`.`,
     SNAPSHOT_ID_PATH, SNAPSHOT_STATUS_PATH, EXECUTION_ID_PATH, EXECUTION_ID_PATH,
   );
 }

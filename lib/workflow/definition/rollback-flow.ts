@@ -47,8 +47,8 @@ export function rollbackFlow(ctx: DefinitionContext): sfn.IChainable {
     fail: StateName.RollbackFailed,
     comment: 'Rollback failed after its retries: a human must finish it.',
     title: fmt('Stepwise {}: ROLLBACK FAILED, action needed', SPEC_NAME_PATH),
-    description: fmt('{}: {} Inspect with `stepwise status {}`, fix the cause, then re-run the rollback. Cluster snapshot: {}.', `${ERROR_PATH}.Error`, `${ERROR_PATH}.Cause`, EXECUTION_ID_PATH, SNAPSHOT_ID_PATH),
-    cause: 'The rollback failed; objects the migration added may remain. Run `stepwise status` and finish the rollback by hand.',
+    description: fmt('{}: {} Inspect with `stepwise status {}`, fix the cause, then finish the rollback with `stepwise rollback --spec <spec file>`. Cluster snapshot: {}.', `${ERROR_PATH}.Error`, `${ERROR_PATH}.Cause`, EXECUTION_ID_PATH, SNAPSHOT_ID_PATH),
+    cause: 'The rollback failed; objects the migration added may remain. Run `stepwise status`, fix the cause, then `stepwise rollback --spec <spec file>`.',
   });
 
   continueOnFailure(notifyFailed, rollback);
