@@ -94,7 +94,8 @@ describe('stepwise start --wait', () => {
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
     expect(new Set(phases).size).toBe(phases.length);
     for (const gate of [StateName.ApproveStart, StateName.ConfirmReadFromNewDeployed, StateName.ApproveContract]) {
-      expect(lines).toContain(`waiting for approval at ${gate}: stepwise approve waited   or reject (rolls back): stepwise reject waited --reason "…"`);
+      const effect = gate === StateName.ApproveStart ? 'rolls back: nothing has changed yet' : 'rolls back the sync trigger only: the new column and the backup stay';
+      expect(lines).toContain(`waiting for approval at ${gate}: stepwise approve waited   or reject (${effect}): stepwise reject waited --reason "…"`);
     }
     expect(lines.some((l) => new RegExp(`^backfill ${ROWS}/${ROWS} rows \\(100%\\), \\d+ batches, done$`).test(l))).toBe(true);
     expect(lines[lines.length - 1]).toMatch(/^waited SUCCEEDED in [\d.]+ s/);

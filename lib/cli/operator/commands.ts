@@ -21,6 +21,7 @@ import { applySoak } from '../run-command';
 import { withResumeFlags, type ResumeFlags } from '../resume-from';
 import { executionStatus, findWaitingGate, type ExecutionStatusView } from './execution-view';
 import { followExecution } from './follow-command';
+import { rejectEffect } from './reject-effect';
 import { call, createSfnClient, fetchHistory, resolveExecutionArn, resolveStateMachineArn, type SfnConnectionOptions } from './sfn-client';
 
 export type Write = (line: string) => void;
@@ -141,7 +142,7 @@ export function formatStatus(v: ExecutionStatusView): string {
   if (v.phase) lines.push(`  phase:   ${v.phase}${v.state && v.state !== v.phase ? ` (state ${v.state})` : ''}`);
   if (v.waitingFor) {
     lines.push(`  waiting for approval: ${v.waitingFor}${v.waitingSince ? ` since ${v.waitingSince}` : ''}`);
-    lines.push(`    approve: stepwise approve ${v.name}    reject (rolls back): stepwise reject ${v.name} --reason "…"`);
+    lines.push(`    approve: stepwise approve ${v.name}    reject (${rejectEffect(v.waitingFor)}): stepwise reject ${v.name} --reason "…"`);
   }
   if (v.progress) {
     const p = v.progress;

@@ -4,6 +4,7 @@
  * run a migration and gate a deploy on it. Only DescribeExecution and GetExecutionHistory, through the same
  * `SFNClient` as every operator command.
  */
+import { rejectEffect } from './reject-effect';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { causeText } from '../output';
 import { executionStatus, type ExecutionStatusView } from './execution-view';
@@ -84,7 +85,7 @@ export function changes(before: ExecutionStatusView | undefined, now: ExecutionS
   }
   if (now.phase && now.phase !== before?.phase) lines.push(`phase ${now.phase}`);
   if (now.waitingFor && now.waitingFor !== before?.waitingFor) {
-    lines.push(`waiting for approval at ${now.waitingFor}: stepwise approve ${now.name}   or reject (rolls back): stepwise reject ${now.name} --reason "…"`);
+    lines.push(`waiting for approval at ${now.waitingFor}: stepwise approve ${now.name}   or reject (${rejectEffect(now.waitingFor)}): stepwise reject ${now.name} --reason "…"`);
   }
   const p = now.progress;
   if (p && (p.rows !== before?.progress?.rows || p.done !== before?.progress?.done)) {
