@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { historyCommand, startCommand } from '../../lib/cli/operator';
+import type { StepwiseError } from '../../lib/errors';
 import { startStepwiseEndpoint, type StepwiseEndpoint } from '../../lib/local/sfn-endpoint';
 import { NO_RETRY_PAUSES, runbookSpec, seedProducts } from '../e2e/e2e-helpers';
 import { tableSchema } from '../harness/assertions';
@@ -119,5 +120,18 @@ describe('history | head', () => {
     const result = await promisify(execFile)('bash', ['-c', `"${process.execPath}" "${CLI}" history epipe --endpoint-url ${endpoint.url} 2>"${dir}/stderr" | head -c 0; echo "\${PIPESTATUS[0]}"`], { encoding: 'utf8', timeout: 60_000 });
     expect(result.stdout.trim()).toBe('0');
     expect(readFileSync(join(dir, 'stderr'), 'utf8')).toBe('');
+  });
+
+  it('start --resume-from refuses an execution that still runs', async () => {
+    Object.assign(process.env, db.env);
+    const conn = { endpointUrl: endpoint.url };
+    let arn = '';
+    expect(await startCommand({ ...conn, spec, name: 'alive' }, (line) => (arn = line))).toBe(0);
+    expect(endpoint.machine.getExecution('alive')?.describe().status).toBe('RUNNING');
+    const refused = await startCommand({ ...conn, spec, name: 'second', resumeFrom: arn }, () => undefined).then(() => undefined, (e: StepwiseError) => e);
+    expect(refused).toMatchObject({ code: 'SW_RESUME_FROM_RUNNING' });
+    expect(refused!.message).toBe(`execution ${arn} is still running: it keeps migration "product-price-cents" (nothing was started)`);
+    expect(endpoint.machine.getExecution('second')).toBeUndefined();
+    endpoint.machine.getExecution('alive')!.abort();
   });
 });
