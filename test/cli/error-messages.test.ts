@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { historyCommand, startCommand } from '../../lib/cli/operator';
 import type { StepwiseError } from '../../lib/errors';
+import { parseSpec } from '../../lib/spec';
+import { claimMigration } from '../../lib/state/migration-state';
 import { startStepwiseEndpoint, type StepwiseEndpoint } from '../../lib/local/sfn-endpoint';
 import { NO_RETRY_PAUSES, runbookSpec, seedProducts } from '../e2e/e2e-helpers';
 import { tableSchema } from '../harness/assertions';
@@ -133,5 +135,34 @@ describe('history | head', () => {
     expect(refused!.message).toBe(`execution ${arn} is still running: it keeps migration "product-price-cents" (nothing was started)`);
     expect(endpoint.machine.getExecution('second')).toBeUndefined();
     endpoint.machine.getExecution('alive')!.abort();
+  });
+
+  it('start --resume-from an execution that no longer exists (a killed local run) carries its migration on', async () => {
+    const own = await createTestDatabase('resume_from_gone');
+    try {
+      await seedProducts(own, 100);
+      Object.assign(process.env, own.env);
+      const gone = 'arn:aws:states:us-east-1:000000000000:execution:stepwise-local:killed-run';
+      await claimMigration(own.executor, parseSpec(runbookSpec()), 100, gone);
+      const refused = await startCommand({ endpointUrl: endpoint.url, spec, name: 'plain' }, () => undefined);
+      expect(refused).toBe(0);
+      const resumed = await startCommand({ endpointUrl: endpoint.url, spec, name: 'resumed', resumeFrom: gone }, () => undefined);
+      expect(resumed).toBe(0);
+      const ended = async (name: string) => {
+        for (let i = 0; i < 600; i++) {
+          const history = endpoint.machine.getExecution(name)!.history();
+          if (history.some((e) => e.type === 'ExecutionFailed' || e.stateEnteredEventDetails?.name === 'ApproveStart')) return history;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        throw new Error(`${name} never reached ApproveStart or failed`);
+      };
+      // Without --resume-from, preflight refuses (the row is the dead run's); with it, the run passes preflight.
+      expect((await ended('plain')).find((e) => e.type === 'ExecutionFailed')?.executionFailedEventDetails?.error).toBe('PreflightFailed');
+      expect((await ended('resumed')).some((e) => e.stateEnteredEventDetails?.name === 'ApproveStart')).toBe(true);
+      endpoint.machine.getExecution('resumed')!.abort();
+    } finally {
+      Object.assign(process.env, db.env);
+      await own.close();
+    }
   });
 });
