@@ -97,6 +97,25 @@ it('the CDK app without its context prints the ConfigError and its fix, without 
   expect(result.stderr).not.toMatch(/^\s+at /m);
 });
 
+it('run --local does not take over a migration an AWS execution owns: refused, nothing changed', async () => {
+  const own = await createTestDatabase('aws_owner');
+  try {
+    await seedProducts(own, 100);
+    const arn = 'arn:aws:states:eu-west-1:123456789012:execution:Stepwise:product-price-cents-20261204T100000Z';
+    await claimMigration(own.executor, parseSpec(runbookSpec()), 100, arn);
+    const before = await tableSchema(own.pg, 'Product');
+    const result = await stepwise(['run', '--local', '--spec', spec, '--database-url', own.url, '--auto-approve'], dir);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`error SW_MIGRATION_RUNNING: migration "product-price-cents" is running in execution ${arn}, which is not one of the local twin's: this run cannot know whether it still runs (nothing changed)`);
+    expect(result.stderr).toContain(`fix: Check it with \`stepwise status ${arn}\`; once it has ended, resume on AWS with \`stepwise start --spec <file> --resume-from ${arn}\`.`);
+    expect(result.stdout).not.toContain('no longer runs');
+    expect(await tableSchema(own.pg, 'Product')).toBe(before);
+    expect((await own.pg.query(`SELECT execution FROM _stepwise.migrations`)).rows).toEqual([{ execution: arn }]);
+  } finally {
+    await own.close();
+  }
+});
+
 describe('history | head', () => {
   let endpoint: StepwiseEndpoint;
   beforeAll(async () => {
