@@ -17,7 +17,12 @@ export interface ResumeFlags {
 export async function withResumeFlags(client: SFNClient, spec: Spec, flags: ResumeFlags): Promise<Spec> {
   const out: Spec = { ...spec, ...(flags.repeatGates ? { repeatGates: true } : {}) };
   if (!flags.resumeFrom) return out;
-  const { status } = await call(() => client.send(new DescribeExecutionCommand({ executionArn: flags.resumeFrom })), 'DescribeExecution');
+  // An execution that no longer exists (a local twin's, gone with its process; or past its retention) does not run.
+  // A wrong ARN is harmless: the new execution takes the row over only from the owner the row names.
+  const status = await call(
+    () => client.send(new DescribeExecutionCommand({ executionArn: flags.resumeFrom })).then((d) => d.status, (err: Error) => (err.name === 'ExecutionDoesNotExist' ? 'GONE' : Promise.reject(err))),
+    'DescribeExecution',
+  );
   if (status === 'RUNNING') {
     throw new StepwiseError(
       'SW_RESUME_FROM_RUNNING',

@@ -87,6 +87,14 @@ export async function runCommand(options: RunOptions, write: (line: string) => v
 async function resumeInput(db: Executor, spec: Spec, write: (line: string) => void): Promise<Spec> {
   const owner = await readMigrationOwner(db, spec.name);
   if (owner?.status !== MigrationStatus.Running) return spec;
+  if (owner.execution && !owner.execution.includes(':000000000000:')) {
+    throw new MigrationLockedError(
+      'SW_MIGRATION_RUNNING',
+      `migration "${spec.name}" is running in execution ${owner.execution}, which is not one of the local twin's: this run cannot know whether it still runs (nothing changed)`,
+      `Check it with \`stepwise status ${owner.execution}\`; once it has ended, resume on AWS with \`stepwise start --spec <file> --resume-from ${owner.execution}\`.`,
+      { migration: spec.name, execution: owner.execution },
+    );
+  }
   const point = await readResumePoint(db, spec.name);
   const passed = point && !spec.repeatGates ? [...point.gatesPassed, ...(point.soakServedAt ? ['the soak'] : [])] : [];
   write(
@@ -95,14 +103,6 @@ async function resumeInput(db: Executor, spec: Spec, write: (line: string) => vo
       (passed.length ? `; already passed, not asked again: ${passed.join(', ')} (--repeat-gates asks again)` : ''),
   );
   if (!owner.execution) return spec;
-  if (!owner.execution.includes(':000000000000:')) {
-    throw new MigrationLockedError(
-      'SW_MIGRATION_RUNNING',
-      `migration "${spec.name}" is running in execution ${owner.execution}, which is not one of the local twin's: this run cannot know whether it still runs (nothing changed)`,
-      `Check it with \`stepwise status ${owner.execution}\`; once it has ended, resume on AWS with \`stepwise start --spec <file> --resume-from ${owner.execution}\`.`,
-      { migration: spec.name, execution: owner.execution },
-    );
-  }
   return { ...spec, resumeFrom: owner.execution };
 }
 

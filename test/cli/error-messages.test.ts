@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { historyCommand, startCommand } from '../../lib/cli/operator';
+import type { StepwiseError } from '../../lib/errors';
+import { parseSpec } from '../../lib/spec';
+import { claimMigration } from '../../lib/state/migration-state';
 import { startStepwiseEndpoint, type StepwiseEndpoint } from '../../lib/local/sfn-endpoint';
 import { NO_RETRY_PAUSES, runbookSpec, seedProducts } from '../e2e/e2e-helpers';
 import { tableSchema } from '../harness/assertions';
@@ -94,6 +97,25 @@ it('the CDK app without its context prints the ConfigError and its fix, without 
   expect(result.stderr).not.toMatch(/^\s+at /m);
 });
 
+it('run --local does not take over a migration an AWS execution owns: refused, nothing changed', async () => {
+  const own = await createTestDatabase('aws_owner');
+  try {
+    await seedProducts(own, 100);
+    const arn = 'arn:aws:states:eu-west-1:123456789012:execution:Stepwise:product-price-cents-20261204T100000Z';
+    await claimMigration(own.executor, parseSpec(runbookSpec()), 100, arn);
+    const before = await tableSchema(own.pg, 'Product');
+    const result = await stepwise(['run', '--local', '--spec', spec, '--database-url', own.url, '--auto-approve'], dir);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`error SW_MIGRATION_RUNNING: migration "product-price-cents" is running in execution ${arn}, which is not one of the local twin's: this run cannot know whether it still runs (nothing changed)`);
+    expect(result.stderr).toContain(`fix: Check it with \`stepwise status ${arn}\`; once it has ended, resume on AWS with \`stepwise start --spec <file> --resume-from ${arn}\`.`);
+    expect(result.stdout).not.toContain('no longer runs');
+    expect(await tableSchema(own.pg, 'Product')).toBe(before);
+    expect((await own.pg.query(`SELECT execution FROM _stepwise.migrations`)).rows).toEqual([{ execution: arn }]);
+  } finally {
+    await own.close();
+  }
+});
+
 describe('history | head', () => {
   let endpoint: StepwiseEndpoint;
   beforeAll(async () => {
@@ -119,5 +141,47 @@ describe('history | head', () => {
     const result = await promisify(execFile)('bash', ['-c', `"${process.execPath}" "${CLI}" history epipe --endpoint-url ${endpoint.url} 2>"${dir}/stderr" | head -c 0; echo "\${PIPESTATUS[0]}"`], { encoding: 'utf8', timeout: 60_000 });
     expect(result.stdout.trim()).toBe('0');
     expect(readFileSync(join(dir, 'stderr'), 'utf8')).toBe('');
+  });
+
+  it('start --resume-from refuses an execution that still runs', async () => {
+    Object.assign(process.env, db.env);
+    const conn = { endpointUrl: endpoint.url };
+    let arn = '';
+    expect(await startCommand({ ...conn, spec, name: 'alive' }, (line) => (arn = line))).toBe(0);
+    expect(endpoint.machine.getExecution('alive')?.describe().status).toBe('RUNNING');
+    const refused = await startCommand({ ...conn, spec, name: 'second', resumeFrom: arn }, () => undefined).then(() => undefined, (e: StepwiseError) => e);
+    expect(refused).toMatchObject({ code: 'SW_RESUME_FROM_RUNNING' });
+    expect(refused!.message).toBe(`execution ${arn} is still running: it keeps migration "product-price-cents" (nothing was started)`);
+    expect(endpoint.machine.getExecution('second')).toBeUndefined();
+    endpoint.machine.getExecution('alive')!.abort();
+  });
+
+  it('start --resume-from an execution that no longer exists (a killed local run) carries its migration on', async () => {
+    const own = await createTestDatabase('resume_from_gone');
+    try {
+      await seedProducts(own, 100);
+      Object.assign(process.env, own.env);
+      const gone = 'arn:aws:states:us-east-1:000000000000:execution:stepwise-local:killed-run';
+      await claimMigration(own.executor, parseSpec(runbookSpec()), 100, gone);
+      const refused = await startCommand({ endpointUrl: endpoint.url, spec, name: 'plain' }, () => undefined);
+      expect(refused).toBe(0);
+      const resumed = await startCommand({ endpointUrl: endpoint.url, spec, name: 'resumed', resumeFrom: gone }, () => undefined);
+      expect(resumed).toBe(0);
+      const ended = async (name: string) => {
+        for (let i = 0; i < 600; i++) {
+          const history = endpoint.machine.getExecution(name)!.history();
+          if (history.some((e) => e.type === 'ExecutionFailed' || e.stateEnteredEventDetails?.name === 'ApproveStart')) return history;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        throw new Error(`${name} never reached ApproveStart or failed`);
+      };
+      // Without --resume-from, preflight refuses (the row is the dead run's); with it, the run passes preflight.
+      expect((await ended('plain')).find((e) => e.type === 'ExecutionFailed')?.executionFailedEventDetails?.error).toBe('PreflightFailed');
+      expect((await ended('resumed')).some((e) => e.stateEnteredEventDetails?.name === 'ApproveStart')).toBe(true);
+      endpoint.machine.getExecution('resumed')!.abort();
+    } finally {
+      Object.assign(process.env, db.env);
+      await own.close();
+    }
   });
 });

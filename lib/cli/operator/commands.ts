@@ -245,7 +245,7 @@ export async function abortCommand(options: AbortOptions, write: Write): Promise
     if (!changed) write('  it had not changed the database yet (it stopped before Backup).');
     else {
       write(`  no rollback ran (abort skips it; \`reject\` at a gate rolls back). It stopped in ${view.phase}: what it created (new column, trigger, index) stays,`);
-      write('  and the migration stays claimed by this execution: a new `stepwise start` of the spec is refused (SW_MIGRATION_RUNNING) until you release it as that error says; it then resumes.');
+      write(`  and the migration stays claimed by this execution: a plain \`stepwise start\` of the spec is refused (SW_MIGRATION_RUNNING); carry it on with \`stepwise start --spec <file> --resume-from ${executionArn}\`, or undo it with \`stepwise rollback --spec <file>\`.`);
     }
     return 0;
   });
