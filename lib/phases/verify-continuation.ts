@@ -25,7 +25,8 @@ type Fields = Pick<VerifyResult, 'execution' | 'executionCalls' | 'lineage' | 'c
 /** The result in `state` that tells this execution's lineage: its own, or the one that named it as continuation. */
 function lineageSource(event: PhaseEvent): PreviousInvocation | undefined {
   const state = event.state as unknown as Record<string, PreviousInvocation | undefined>;
-  const candidates = [state[event.slot], state.verify, state.backfill];
+  // Every loop that can hand over, latest first: the one that named this execution carries its lineage.
+  const candidates = [state[event.slot], state.verifyBeforeContract, state.verifyAfterSoak, state.verify, state.backfill];
   return candidates.find((c) => c && event.execution !== undefined && (c.execution === event.execution || c.continuation?.executionArn === event.execution));
 }
 

@@ -33,17 +33,19 @@ describe('history budget on the twin: loops that outgrow one execution continue 
     // Act
     const { result, executions, history, messages } = await runOnDatabase(db, spec);
 
-    // Assess: three executions (Verify continued once, VerifyAfterSoak once), each within its budget.
+    // Assess: four executions (Verify, VerifyAfterSoak and VerifyBeforeContract each continued once), each within
+    // its budget.
     expect(result.status).toBe('SUCCEEDED');
-    expect(executions).toHaveLength(3);
-    expect(executions.slice(1).map((arn) => arn.replace(/^.*-(c\d+)$/, '$1'))).toEqual(['c1', 'c2']);
+    expect(executions).toHaveLength(4);
+    expect(executions.slice(1).map((arn) => arn.replace(/^.*-(c\d+)$/, '$1'))).toEqual(['c1', 'c2', 'c3']);
     const runs = byExecution(history);
-    expect(runs).toHaveLength(3);
+    expect(runs).toHaveLength(4);
     for (const events of runs) {
       expect(entered(events, StateName.Verify)).toBeLessThanOrEqual(2);
       expect(entered(events, StateName.VerifyAfterSoak)).toBeLessThanOrEqual(2);
+      expect(entered(events, StateName.VerifyBeforeContract)).toBeLessThanOrEqual(2);
     }
-    const [first, second, third] = runs as [HistoryEvent[], HistoryEvent[], HistoryEvent[]];
+    const [first, second, third, fourth] = runs as [HistoryEvent[], HistoryEvent[], HistoryEvent[], HistoryEvent[]];
     expect(entered(first, StateName.Verify)).toBe(2);
     expect(entered(first, StateName.ContinueVerifyAsNew)).toBe(1);
     // The continuation re-enters at the verification that handed over: no backfill, no gate again.
@@ -51,12 +53,15 @@ describe('history budget on the twin: loops that outgrow one execution continue 
     expect([entered(second, StateName.Backfill), entered(second, StateName.Verify), entered(second, StateName.ApproveStart)]).toEqual([0, 1, 0]);
     expect(entered(second, StateName.ContinueVerifyAfterSoakAsNew)).toBe(1);
     expect([entered(third, StateName.Verify), entered(third, StateName.VerifyAfterSoak), entered(third, StateName.ConfirmReadFromNewDeployed)]).toEqual([0, 1, 0]);
+    expect(entered(third, StateName.ContinueVerifyBeforeContractAsNew)).toBe(1);
+    expect([entered(fourth, StateName.VerifyAfterSoak), entered(fourth, StateName.VerifyBeforeContract), entered(fourth, StateName.ApproveContract)]).toEqual([0, 1, 0]);
     for (const gate of [StateName.ApproveStart, StateName.ConfirmReadFromNewDeployed, StateName.ApproveContract]) expect([gate, entered(history, gate)]).toEqual([gate, 1]);
     expect(messages.filter((m) => m.stateName === StateName.NotifyVerifyContinuedAsNew)).toHaveLength(1);
     expect(messages.filter((m) => m.stateName === StateName.NotifyVerifyAfterSoakContinuedAsNew)).toHaveLength(1);
+    expect(messages.filter((m) => m.stateName === StateName.NotifyVerifyBeforeContractContinuedAsNew)).toHaveLength(1);
 
     // Every row checked across the executions, every row right, the last execution owns the finished migration.
-    const verified = JSON.parse(third.at(-1)!.executionSucceededEventDetails!.output!) as { verifyAfterSoak: { rowsChecked: number; mismatches: number; nulls: number; done: boolean } };
+    const verified = JSON.parse(fourth.at(-1)!.executionSucceededEventDetails!.output!) as { verifyAfterSoak: { rowsChecked: number; mismatches: number; nulls: number; done: boolean } };
     // (rowsChecked reads 25,001 for 25,000 rows with or without a continuation: an off-by-one of the scan, not of
     // the handover; see the report.)
     expect(verified.verifyAfterSoak).toMatchObject({ done: true, mismatches: 0, nulls: 0 });
@@ -66,7 +71,7 @@ describe('history budget on the twin: loops that outgrow one execution continue 
     expect(wrong.rows[0].n).toBe(0);
     await tableMustBeCleanedUp(db.pg, 'Product');
     const row = (await db.pg.query(`SELECT status, execution, handover FROM _stepwise.migrations WHERE name = 'product-price-cents'`)).rows[0];
-    expect(row).toMatchObject({ status: 'succeeded', execution: executions[2], handover: null });
+    expect(row).toMatchObject({ status: 'succeeded', execution: executions[3], handover: null });
   });
 
   it('refuses in preflight a soak that outlives the execution timeout: nothing changes, the cause names the fix', async () => {

@@ -20,7 +20,7 @@ jest.setTimeout(900_000);
 const ROWS = 3000;
 const MIGRATION = 'product-price-cents';
 
-interface Row { phase: string; status: string; rows_done: string; execution: string | null }
+interface Row { phase: string; status: string; rows_done: string; execution: string | null; soak: string | null }
 
 /** Starts `run --local` and SIGKILLs it once `when` holds for the state row (or the notifications so far). */
 async function runUntilKilled(db: TestDatabase, dir: string, spec: string, when: (row: Row | undefined, notifications: string) => boolean): Promise<string> {
@@ -36,7 +36,7 @@ async function runUntilKilled(db: TestDatabase, dir: string, spec: string, when:
   let done = false;
   void exited.then(() => (done = true));
   while (!done) {
-    const row = (await db.pg.query<Row>(`SELECT phase, status, rows_done::text, execution FROM _stepwise.migrations WHERE name = $1`, [MIGRATION]).catch(() => ({ rows: [] as Row[] }))).rows[0];
+    const row = (await db.pg.query<Row>(`SELECT phase, status, rows_done::text, execution, soak_served_at::text AS soak FROM _stepwise.migrations WHERE name = $1`, [MIGRATION]).catch(() => ({ rows: [] as Row[] }))).rows[0];
     if (when(row, out)) {
       child.kill('SIGKILL');
       break;
@@ -72,7 +72,8 @@ const KILL_POINTS: readonly { readonly at: string; readonly when: (row: Row | un
   { at: 'verify (backfill announced done)', when: notified(': backfilled'), skipped: ['ApproveStart'] },
   { at: 'constrain done', when: (row) => row?.phase === 'constrain', skipped: ['ApproveStart'] },
   { at: 'the soak', when: notified('new column ready'), skipped: ['ApproveStart'] },
-  { at: 'after the soak (re-verification)', when: (row) => row?.phase === 'read-switched', skipped: ['ApproveStart', 'ConfirmReadFromNewDeployed', 'the soak'] },
+  // The phase after the soak (the re-verification) records it as served.
+  { at: 'after the soak (re-verification)', when: (row) => row?.soak != null, skipped: ['ApproveStart', 'ConfirmReadFromNewDeployed', 'the soak'] },
 ];
 
 describe('run --local killed with SIGKILL, then run again: the migration carries on', () => {
@@ -119,7 +120,7 @@ describe('run --local killed with SIGKILL, then run again: the migration carries
     try {
       await seedProducts(db, ROWS);
       const expected = await expectedCents(db);
-      await runUntilKilled(db, dir, spec, (row) => row?.phase === 'read-switched');
+      await runUntilKilled(db, dir, spec, (row) => row?.soak != null);
       const report = join(dir, 'report-repeat.json');
       const resumed = await stepwise(['run', '--local', '--spec', spec, '--database-url', db.url, '--auto-approve', '--soak', 'PT0S', '--repeat-gates', '--report', report], dir);
       expect(resumed.code).toBe(0);

@@ -184,11 +184,12 @@ describe('plan steps and the locks they take', () => {
     await d.verify();
     const constrain = await requestedByAutocommitSteps('constrain');
     const rollback = await requestedByAutocommitSteps('rollback');
-    const declared = async (phase: 'expand' | 'constrain' | 'rollback', id: string) => LEVEL[(await planOf(phase)).find((s) => s.id === id)!.lock];
+    const declared = async (phase: 'expand' | 'constrain', id: string) => LEVEL[(await planOf(phase)).find((s) => s.id === id)!.lock];
     expect(expand).toEqual({ 'expand.index': await declared('expand', 'expand.index') });
     expect(constrain).toEqual({ 'constrain.validate-check': await declared('constrain', 'constrain.validate-check') });
-    expect(rollback).toEqual({ 'rollback.drop-index': await declared('rollback', 'rollback.drop-index') });
-    expect(Object.values({ ...expand, ...constrain, ...rollback })).toEqual(['ShareUpdateExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareUpdateExclusiveLock']);
+    // Rollback drops the index in its one catalog-only transaction (no autocommit step left to check here).
+    expect(rollback).toEqual({});
+    expect(Object.values({ ...expand, ...constrain, ...rollback })).toEqual(['ShareUpdateExclusiveLock', 'ShareUpdateExclusiveLock']);
   });
 
   it('rollback: each step holds exactly the lock it declares', async () => {
