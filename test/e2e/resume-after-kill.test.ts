@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { RunReport } from '../../lib/report/run-report';
-import { tableSchema } from '../harness/assertions';
+import { tableChecksum, tableSchema } from '../harness/assertions';
 import { CLI, stepwise } from '../helpers/run-cli';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database';
 import { runbookSpec, seedProducts } from './e2e-helpers';
@@ -110,6 +110,26 @@ describe('run --local killed with SIGKILL, then run again: the migration carries
       const phases = (JSON.parse(readFileSync(report, 'utf8')) as RunReport).phases.map((p) => p.name);
       for (const step of skipped) expect(phases).not.toContain(step === 'the soak' ? 'Soak' : step);
       await expectEveryRowRight(db, expected);
+    } finally {
+      await db.close();
+    }
+  });
+
+  // Killed before Constrain (the application was never told to use the new column): `stepwise rollback` undoes it all.
+  it.each(KILL_POINTS.slice(0, 4))('killed at $at, then `stepwise rollback`: schema and data checksum back to what they were', async ({ when }) => {
+    const db = await createTestDatabase('rollback_kill');
+    try {
+      await seedProducts(db, ROWS);
+      const schema = await tableSchema(db.pg, 'Product');
+      const checksum = await tableChecksum(db.pg, 'Product', 'id');
+      await runUntilKilled(db, dir, spec, when);
+      const rolledBack = await stepwise(['rollback', '--spec', spec, '--database-url', db.url], dir);
+      expect(rolledBack.code).toBe(0);
+      expect(rolledBack.stdout).toContain('product-price-cents: rolled back');
+      expect(await tableSchema(db.pg, 'Product')).toBe(schema);
+      expect(await tableChecksum(db.pg, 'Product', 'id')).toBe(checksum);
+      const state = (await db.pg.query(`SELECT status FROM _stepwise.migrations WHERE name = $1`, [MIGRATION])).rows[0];
+      expect(state?.status).toBe('rolled_back');
     } finally {
       await db.close();
     }
