@@ -41,3 +41,6 @@ export const ENV = {
 
 /** Prefix of every object Stepwise creates in the user's database. */
 export const STEPWISE_PREFIX = '_stepwise_';
+
+/** The error a rejected approval gate fails with (SendTaskFailure), by the CLI, the approval link and the twin alike. */
+export const REJECTED_ERROR = 'Rejected';

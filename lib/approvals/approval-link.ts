@@ -8,9 +8,10 @@
  * history. The name is what the approver typed: a Function URL without IAM auth cannot prove who clicked.
  */
 import { SendTaskFailureCommand, SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { REJECTED_ERROR } from '../constants';
 
 /** The error a rejection fails the gate with (the workflow's Catch routes it to rollback; same as `stepwise reject`). */
-export const LINK_REJECTED_ERROR = 'Rejected';
+export const LINK_REJECTED_ERROR = REJECTED_ERROR;
 /** Recorded as `via` in the approval output. */
 export const APPROVAL_LINK_VIA = 'approval-link';
 const MAX_FIELD = 500;

@@ -4,13 +4,16 @@ import type { Executor } from '../db/executor';
 import { ConfigError, MigrationLockedError } from '../errors';
 import { autoApprove, startLocalTwin, type Approver, type LocalTwin } from '../local/local-twin';
 import type { RunReport } from '../report/run-report';
-import { checkSpecExpression, durationToSeconds, loadSpecFile, type Spec } from '../spec';
+import { applySoak, checkSpecExpression, loadSpecFile, type Spec } from '../spec';
 import { MigrationStatus, readMigrationOwner } from '../state/migration-state';
 import { readResumePoint } from '../state/resume-point';
 import { probeDatabase } from './database-url';
 import { formatMigrationStatus, readMigrationStatus } from './migration-status';
 import { takeRunLock, type RunLock } from './run-lock';
-import { RunInterruptedError, runThroughEndpoint } from './run-through-endpoint';
+import { RunInterruptedError, runThroughEndpoint, type LocalRunContext } from './run-through-endpoint';
+
+export type { LocalRunContext } from './run-through-endpoint';
+export { applySoak } from '../spec';
 import { formatReport } from './output';
 import { terminalApprover } from './terminal-approver';
 
@@ -26,15 +29,6 @@ export interface RunOptions {
   readonly repeatGates?: boolean;
 }
 
-/** What `run` and the demo share: a started twin, the spec as input, progress and the report. */
-export interface LocalRunContext {
-  readonly twin: LocalTwin;
-  readonly input: Spec;
-  readonly approver?: Approver;
-  readonly write: (line: string) => void;
-  readonly slackWebhookUrl?: string;
-  readonly maxWaitMs?: number;
-}
 
 /**
  * `stepwise run --local`: one migration through the synthesized state machine on the local twin. Resolves with the
@@ -126,15 +120,6 @@ export async function runOnTwin(ctx: LocalRunContext): Promise<{ report: RunRepo
 }
 
 /** `--soak PT2S` replaces the spec's soak, checked like the spec field. */
-export function applySoak(spec: Spec, soak: string | undefined): Spec {
-  if (soak === undefined) return spec;
-  try {
-    durationToSeconds(soak);
-  } catch {
-    throw new ConfigError(`--soak ${soak} is not an ISO 8601 duration`, 'Write it like PT2S, PT10M or P7D.', { soak });
-  }
-  return { ...spec, soak };
-}
 
 export async function writeReport(file: string, report: RunReport): Promise<void> {
   await mkdir(dirname(file), { recursive: true });

@@ -6,10 +6,11 @@ import { buildRunReport, type RunReport } from '../report/run-report';
 import { continuedExecutionOf } from '../workflow/state';
 import { StateName } from '../workflow/state-names';
 import { watchBackfill } from './backfill-progress';
-import type { LocalRunContext } from './run-command';
+import type { LocalTwin } from '../local/local-twin';
+import type { Spec } from '../spec';
 import { call, createSfnClient, fetchHistory } from './operator/sfn-client';
 import { findWaitingGate } from './operator/execution-view';
-import { REJECTED_ERROR } from './operator/commands';
+import { REJECTED_ERROR } from '../constants';
 
 /** How often the client polls the execution (ms). */
 const POLL_MS = 200;
@@ -20,6 +21,16 @@ const POLL_MS = 200;
  * `@aws-sdk/client-sfn` — StartExecution, DescribeExecution, GetExecutionHistory, SendTaskSuccess/Failure — answering
  * each waiting gate with `approver` and building the report from the history, as it would against AWS.
  */
+/** What `run` and the demo share: a started twin, the spec as input, progress and the report. */
+export interface LocalRunContext {
+  readonly twin: LocalTwin;
+  readonly input: Spec;
+  readonly approver?: Approver;
+  readonly write: (line: string) => void;
+  readonly slackWebhookUrl?: string;
+  readonly maxWaitMs?: number;
+}
+
 export async function runThroughEndpoint(ctx: LocalRunContext & { readonly approver: Approver }): Promise<{ report: RunReport }> {
   let progress: ReturnType<typeof watchBackfill> | undefined;
   // Notifications print above the progress bar, never into it.

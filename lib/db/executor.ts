@@ -1,6 +1,6 @@
 /**
  * The narrow interface through which every phase reaches the database. `DataApiExecutor` implements it over the
- * RDS Data API (on AWS and, pointed at the emulator, locally); `FakeExecutor` serves unit tests.
+ * RDS Data API (on AWS and, pointed at the emulator, locally); `FakeExecutor` (test/helpers) serves unit tests.
  *
  * SQL uses Data API named parameters (`:name`). Cast a parameter where Postgres cannot infer its type
  * (`:cursor::bigint`): Aurora binds strings as text, and so does the emulator.

@@ -1,8 +1,6 @@
 export * from './executor';
 export { DataApiExecutor, DEFAULT_LOCK_RETRIES, decodeField, decodeRecords, toSqlParameters } from './data-api-executor';
 export type { DataApiExecutorOptions, RetryOptions } from './data-api-executor';
-export { FakeExecutor } from './fake-executor';
-export type { FakeResponder, FakeResponse, RecordedStatement, TransactionEvent } from './fake-executor';
 export { DEFAULT_REGION, executorFromEnv, resetExecutorCache } from './create-executor';
 export {
   DB_ERROR_CODE,

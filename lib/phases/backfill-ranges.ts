@@ -18,7 +18,7 @@ import { markPhase, offerHandover } from '../state/migration-state';
 import type { BackfillResult, PhaseEvent } from '../workflow/state';
 import { Slot } from '../workflow/state-names';
 import { formatEta, requireBackfillState, runBatches, startBatchSize, takeOverIfContinued } from './backfill-batches';
-import type { BackfillInvocationResult } from './backfill';
+import type { BackfillInvocationResult } from './backfill-result';
 import { loadPhaseContext, realSleep, type PhaseDeps } from './phase-context';
 
 /** What `SplitKeyRanges` returns (at `$.backfillRanges`): the ranges the Map runs, and where the run stands. */

@@ -5,8 +5,6 @@ import {
   TIME_BOX_MARGIN_MS,
   nextContinuation,
   shouldContinueAsNew,
-  type Continuation,
-  type Lineage,
   type PreviousInvocation,
 } from '../backfill';
 import { Phase } from '../constants';
@@ -14,35 +12,12 @@ import { markPhase, offerHandover, readBackfillState, recordBackfillTuning } fro
 import { BackfillAction, type BackfillResult, type PhaseEvent } from '../workflow/state';
 import { formatEta, requireBackfillState, runBatches, startBatchSize, takeOverIfContinued } from './backfill-batches';
 import { backfillRange, splitKeyRanges, summarizeRanges, type KeyRangesPlan } from './backfill-ranges';
+import type { BackfillInvocationResult } from './backfill-result';
 import { loadPhaseContext, realSleep, type PhaseDeps } from './phase-context';
 
 export { formatEta } from './backfill-batches';
 
-/** What one backfill invocation returns: the workflow's `BackfillResult` plus the engine's figures (fields only added). */
-export interface BackfillInvocationResult extends BackfillResult {
-  /** `adaptive` or `fixed` (see lib/backfill/settings.ts). */
-  readonly mode: 'adaptive' | 'fixed';
-  /** Size the next batch will use (persisted in the state table as `batch_size`). */
-  readonly batchSize: number;
-  /** Rows per second of this invocation's batches (pauses and throttling included). */
-  readonly rowsPerSecond: number;
-  /** True when the state table says `paused`: no batch ran, the cursor is unchanged. */
-  readonly paused: boolean;
-  /** Batches this invocation ran. */
-  readonly invocationBatches: number;
-  /** Time left at this invocation's rate, for humans (`1m 40s`, `0s` when done, `unknown` without a rate). */
-  readonly eta: string;
-  /** The execution this invocation ran in (null without one, e.g. a direct call). */
-  readonly execution: string | null;
-  /** Backfill invocations in this execution so far, this one included. */
-  readonly executionInvocations: number;
-  /** The execution the migration started in, and how many times it continued as new since. */
-  readonly lineage: Lineage;
-  /** True when the workflow must continue in a new execution now (`continuation` says which). */
-  readonly continueAsNew: boolean;
-  /** The next execution, set with `continueAsNew`; it resumes from the state table's cursor. */
-  readonly continuation: Continuation | null;
-}
+export type { BackfillInvocationResult } from './backfill-result';
 
 /** Progress milestones announced on SNS, in percent of the estimated rows. */
 export const BACKFILL_MILESTONES = [25, 50, 75, 100] as const;

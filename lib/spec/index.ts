@@ -1,3 +1,4 @@
 export * from './schema';
 export * from './parse-spec';
 export * from './duration';
+export { applySoak } from './apply-soak';

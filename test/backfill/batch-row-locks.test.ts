@@ -4,7 +4,7 @@
  * without claiming progress, and a batch that succeeds resets the count.
  */
 import { resolveBackfillSettings } from '../../lib/backfill';
-import { FakeExecutor } from '../../lib/db/fake-executor';
+import { FakeExecutor } from '../helpers/fake-executor';
 import { LockTimeoutError } from '../../lib/errors';
 import { MAX_BATCH_LOCK_TIMEOUTS, runBatches } from '../../lib/phases/backfill-batches';
 import { parseSpec } from '../../lib/spec';

@@ -4,7 +4,7 @@
  */
 import { Writable } from 'node:stream';
 import { watchBackfill } from '../../lib/cli/backfill-progress';
-import { FakeExecutor } from '../../lib/db/fake-executor';
+import { FakeExecutor } from '../helpers/fake-executor';
 
 /** A minimal terminal: carriage return, newline, cursor to column 1, erase in line; enough for cli-progress. */
 class Screen {

@@ -1,4 +1,4 @@
-import { FakeExecutor } from '../../lib/db/fake-executor';
+import { FakeExecutor } from '../helpers/fake-executor';
 
 describe('FakeExecutor', () => {
   it('records statements and answers from the responder', async () => {

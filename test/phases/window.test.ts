@@ -1,4 +1,4 @@
-import { FakeExecutor } from '../../lib/db/fake-executor';
+import { FakeExecutor } from '../helpers/fake-executor';
 import { windowPhase } from '../../lib/phases/window';
 import { parseSpec, SpecError } from '../../lib';
 import runbook from '../../examples/product-price-cents.json';

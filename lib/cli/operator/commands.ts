@@ -14,10 +14,9 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { ConfigError, StepwiseError } from '../../errors';
-import { checkSpecExpression, loadSpecFile } from '../../spec';
+import { applySoak, checkSpecExpression, loadSpecFile } from '../../spec';
 import { StateName } from '../../workflow/state-names';
 import { causeText } from '../output';
-import { applySoak } from '../run-command';
 import { withResumeFlags, type ResumeFlags } from '../resume-from';
 import { executionStatus, findWaitingGate, type ExecutionStatusView } from './execution-view';
 import { followExecution } from './follow-command';
@@ -30,7 +29,8 @@ export type Write = (line: string) => void;
 const BEFORE_ANY_CHANGE = new Set<string>([StateName.Preflight, StateName.ApproveStart]);
 
 /** The error name `stepwise reject` fails a gate with (the workflow's Catch routes it to rollback). */
-export const REJECTED_ERROR = 'Rejected';
+export { REJECTED_ERROR } from '../../constants';
+import { REJECTED_ERROR } from '../../constants';
 
 /** Lets tests (and embedders) pass their own client; the commands create one from the flags otherwise. */
 export interface ClientOverride {

@@ -1,4 +1,4 @@
-import type { Executor, QueryResult, Row, SqlParams, TransactionOptions } from './executor';
+import type { Executor, QueryResult, Row, SqlParams, TransactionOptions } from '../../lib/db/executor';
 
 /** One statement seen by a `FakeExecutor`. */
 export interface RecordedStatement {
