@@ -278,15 +278,13 @@ export const convertColumn = {
 
   rollback(ctx: Ctx, present?: ReadonlySet<string>): Plan {
     const { op } = ctx;
-    const names = objectNames(ctx.spec.name);
-    const t = quoteTable(ctx.table);
-    const has = (id: string) => present === undefined || present.has(id);
+    const { t, has } = undoing(ctx, present);
     // One transaction (catalog only, one short ACCESS EXCLUSIVE under lock_timeout): the table is either as expand
     // left it or as before the migration, never half-undone, and a rollback that cannot have its lock changes nothing.
     // Only objects that exist are named: a plan with nothing to drop takes no lock at all.
     const statements: Statement[] = [
       ...syncMachineryDrops(ctx, has),
-      ...(has(AddedId.NotNullCheck) ? [{ sql: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${quoteIdent(names.notNullCheck)}` }] : []),
+      ...notNullCheckDrop(ctx, has),
       ...(op.index && has(AddedId.Index) ? [{ sql: `DROP INDEX IF EXISTS ${quoteIdent(ctx.table.schema)}.${quoteIdent(op.index.name)}` }] : []),
       ...(has(AddedId.Column) ? [{ sql: `ALTER TABLE ${t} DROP COLUMN IF EXISTS ${quoteIdent(op.newColumn)}` }] : []),
     ];
@@ -306,12 +304,10 @@ export const convertColumn = {
 
   release(ctx: Ctx, present?: ReadonlySet<string>): Plan {
     const { op } = ctx;
-    const names = objectNames(ctx.spec.name);
-    const t = quoteTable(ctx.table);
-    const has = (id: string) => present === undefined || present.has(id);
+    const { t, has } = undoing(ctx, present);
     const statements: Statement[] = [
       ...syncMachineryDrops(ctx, has),
-      ...(has(AddedId.NotNullCheck) ? [{ sql: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${quoteIdent(names.notNullCheck)}` }] : []),
+      ...notNullCheckDrop(ctx, has),
       // Without the trigger nothing fills the new column on an INSERT that writes only the old one: NOT NULL would
       // make that INSERT fail. Catalog only.
       ...(has(AddedId.NotNull) ? [{ sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(op.newColumn)} DROP NOT NULL` }] : []),
@@ -537,4 +533,15 @@ function columnIsNotNull(ctx: Ctx, column: string) {
     sql: `EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = (:table)::regclass AND attname = :nncolumn AND attnotnull AND NOT attisdropped)`,
     params: { table: quoteTable(ctx.table), nncolumn: column },
   };
+}
+
+/** What rollback and release share: the quoted table and whether an added object is still there (all, without a probe). */
+function undoing(ctx: Ctx, present: ReadonlySet<string> | undefined): { t: string; has: (id: string) => boolean } {
+  return { t: quoteTable(ctx.table), has: (id) => present === undefined || present.has(id) };
+}
+
+/** Drops the NOT NULL check constrain added, where it is still there. */
+function notNullCheckDrop(ctx: Ctx, has: (id: string) => boolean): Statement[] {
+  const check = objectNames(ctx.spec.name).notNullCheck;
+  return has(AddedId.NotNullCheck) ? [{ sql: `ALTER TABLE ${quoteTable(ctx.table)} DROP CONSTRAINT IF EXISTS ${quoteIdent(check)}` }] : [];
 }

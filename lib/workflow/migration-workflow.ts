@@ -258,6 +258,16 @@ export class MigrationWorkflow extends Construct {
   }
 }
 
+/** The ARN pattern of every execution of `stateMachine` (`…:execution:<machine name>:*`), for IAM statements. */
+export function executionArnsOf(scope: Construct, stateMachine: sfn.IStateMachine): string {
+  return Stack.of(scope).formatArn({
+    service: 'states',
+    resource: 'execution',
+    resourceName: `${Arn.split(stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName}:*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
 /** Renders an ARN the way cdk-nag names it in findings: `<LogicalId.Arn>` for a GetAtt, the string otherwise. */
 export function flattenArn(resolved: unknown): string {
   if (typeof resolved === 'string') return resolved;

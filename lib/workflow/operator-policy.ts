@@ -1,8 +1,8 @@
-import { Arn, ArnFormat, Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { flattenArn } from './migration-workflow';
+import { executionArnsOf, flattenArn } from './migration-workflow';
 
 /** Props of {@link OperatorPolicy}. */
 export interface OperatorPolicyProps {
@@ -45,12 +45,7 @@ export class OperatorPolicy extends Construct {
   constructor(scope: Construct, id: string, props: OperatorPolicyProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const executionArns = stack.formatArn({
-      service: 'states',
-      resource: 'execution',
-      resourceName: `${Arn.split(props.stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName}:*`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
+    const executionArns = executionArnsOf(this, props.stateMachine);
     this.policy = new iam.ManagedPolicy(this, 'Policy', {
       description: 'Stepwise operator: start, follow, approve/reject, abort migrations of this stack; pause, resume and tune their backfill.',
       statements: [

@@ -1,10 +1,10 @@
-import { Arn, ArnFormat, Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import * as chatbot from 'aws-cdk-lib/aws-chatbot';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { flattenArn } from './migration-workflow';
+import { executionArnsOf, flattenArn } from './migration-workflow';
 
 /** Props of {@link StepwiseSlackChannel}. */
 export interface StepwiseSlackChannelProps {
@@ -36,12 +36,7 @@ export class StepwiseSlackChannel extends Construct {
   constructor(scope: Construct, id: string, props: StepwiseSlackChannelProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const executionArns = stack.formatArn({
-      service: 'states',
-      resource: 'execution',
-      resourceName: `${Arn.split(props.stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName}:*`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
+    const executionArns = executionArnsOf(this, props.stateMachine);
     const statements = [
       new iam.PolicyStatement({ sid: 'ReadMigrationExecutions', actions: [...SLACK_READ_ACTIONS], resources: [executionArns] }),
       new iam.PolicyStatement({ sid: 'ReadMigrationStateMachine', actions: ['states:DescribeStateMachine', 'states:ListExecutions'], resources: [props.stateMachine.stateMachineArn] }),
