@@ -38,7 +38,7 @@ afterEach(async () => db.close());
  * Answers gates as another operator would, while the command under test follows: `decide(gate)` says what to do with
  * each gate (approve, reject, or abort the execution). Stops when the execution ends.
  */
-async function operatorAnswering(first: string, decide: (gate: string) => 'approve' | 'reject' | 'abort'): Promise<string[]> {
+async function operatorAnswering(first: string, decide: (gate: string) => 'approve' | 'reject' | 'abort', seen: (gate: string) => boolean = () => true): Promise<string[]> {
   const client = new SFNClient({ endpoint: endpoint.url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
   const answered: string[] = [];
   let execution = first;
@@ -58,7 +58,8 @@ async function operatorAnswering(first: string, decide: (gate: string) => 'appro
       }
       if (view.status !== 'RUNNING') return answered;
       const gate = view.waitingFor;
-      if (gate && !answered.includes(gate)) {
+      // A condition, not a clock: answer once the follower has shown the gate (it polls on its own interval).
+      if (gate && !answered.includes(gate) && seen(gate)) {
         answered.push(gate);
         const what = decide(gate);
         const quiet = () => undefined;
@@ -78,7 +79,7 @@ describe('stepwise start --wait', () => {
   it('streams phases, gates and progress, and resolves 0 when the migration SUCCEEDED', async () => {
     const lines: string[] = [];
     const info: string[] = [];
-    const answering = operatorAnswering('waited', () => 'approve');
+    const answering = operatorAnswering('waited', () => 'approve', (gate) => lines.some((l) => l.startsWith(`waiting for approval at ${gate}:`)));
     const code = await startCommand({ ...conn(), spec: specFile, name: 'waited', wait: true }, (l) => lines.push(l), (l) => info.push(l));
     expect(await answering).toEqual([StateName.ApproveStart, StateName.ConfirmReadFromNewDeployed, StateName.ApproveContract]);
 
