@@ -196,20 +196,21 @@ class BundledFunction {
     });
     this.all.add(worker);
     // An environment that dies while idle is never handed out again.
-    worker.once('exit', () => {
-      this.all.delete(worker);
-      const at = this.idle.indexOf(worker);
-      if (at >= 0) this.idle.splice(at, 1);
-    });
+    worker.once('exit', () => this.forget(worker));
     return worker;
   }
 
-  private destroy(worker: Worker): void {
+  /** Drops an environment from the pool (its reclaim timer, the idle list, the set of all). */
+  private forget(worker: Worker): void {
     clearTimeout(this.reclaim.get(worker));
     this.reclaim.delete(worker);
     this.all.delete(worker);
     const at = this.idle.indexOf(worker);
     if (at >= 0) this.idle.splice(at, 1);
+  }
+
+  private destroy(worker: Worker): void {
+    this.forget(worker);
     void worker.terminate();
   }
 
@@ -246,7 +247,7 @@ export interface BundledLambdas {
  * await lambdas.close();
  */
 export function bundledLambdas(artifact: DeployedArtifact, overrides: Partial<Record<Phase, FunctionOverrides>> = {}): BundledLambdas {
-  const functions = Object.values(artifact.bundles).map((bundle) => new BundledFunction(bundle, overrides[bundle.phase] ?? {}));
-  const handlers = Object.fromEntries(functions.map((f, i) => [Object.values(artifact.bundles)[i]!.phase, f.invoke])) as Record<Phase, LambdaHandler>;
-  return { handlers, close: async () => void (await Promise.all(functions.map((f) => f.close()))) };
+  const functions = Object.values(artifact.bundles).map((bundle) => ({ phase: bundle.phase, fn: new BundledFunction(bundle, overrides[bundle.phase] ?? {}) }));
+  const handlers = Object.fromEntries(functions.map(({ phase, fn }) => [phase, fn.invoke])) as Record<Phase, LambdaHandler>;
+  return { handlers, close: async () => void (await Promise.all(functions.map(({ fn }) => fn.close()))) };
 }
